@@ -1,0 +1,30 @@
+# gnnjit: graph neural network inference inside PostgreSQL
+
+EXTENSION = gnnjit
+MODULE_big = gnnjit
+DATA = gnnjit--0.1.0.sql
+PGFILEDESC = "gnnjit - graph neural network inference"
+
+OBJS = \
+	src/gnnjit.o \
+	src/gnnerror.o \
+	src/json.o \
+	src/safetensors.o \
+	src/program.o \
+	src/lower.o \
+	src/model.o \
+	src/graph.o \
+	src/kernels.o \
+	src/gemm.o \
+	src/exec.o \
+	src/infer.o
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -O3
+
+REGRESS = layers errors privileges cora
+REGRESS_OPTS = --load-extension=gnnjit
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

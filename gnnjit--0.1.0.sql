@@ -1,0 +1,55 @@
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION gnnjit" to load this file. \quit
+
+-- Models: written only by gnnjit's functions, which check ownership.
+CREATE TABLE @extschema@.gnn_model_catalog (
+    name         text PRIMARY KEY,
+    owner        regrole NOT NULL,
+    spec         jsonb NOT NULL,
+    weights      bytea NOT NULL,
+    input_width  integer NOT NULL,
+    output_width integer NOT NULL,
+    layers       text NOT NULL,
+    parameters   bigint NOT NULL,
+    created      timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON @extschema@.gnn_model_catalog FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.gnn_model_catalog', '');
+
+CREATE VIEW @extschema@.gnn_models AS
+    SELECT name, owner, input_width, output_width, layers, parameters, created
+    FROM @extschema@.gnn_model_catalog;
+GRANT SELECT ON @extschema@.gnn_models TO PUBLIC;
+
+CREATE FUNCTION @extschema@.gnn_create_model(name text, spec jsonb, weights bytea)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_create_model'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_load_model(name text, spec jsonb, path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_load_model'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_drop_model(name text, if_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_drop_model'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_model_program(name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'gnn_model_program'
+LANGUAGE C STRICT STABLE;
+
+CREATE FUNCTION @extschema@.gnn_infer(
+    model    text,
+    edges    regclass,
+    nodes    regclass,
+    src      name DEFAULT 'src',
+    dst      name DEFAULT 'dst',
+    weight   name DEFAULT NULL,
+    id       name DEFAULT 'id',
+    features name DEFAULT 'features')
+RETURNS TABLE (node_id bigint, embedding real[])
+AS 'MODULE_PATHNAME', 'gnn_infer'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000;

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * exec.h
+ *	  Running a module program over an in-memory graph.
+ *
+ * Every operation is run over ranges of target nodes [lo, hi): a node
+ * operation writes those rows, an edge operation the in-edges of those
+ * nodes (contiguous in the CSR), message passing those nodes' aggregates.
+ * The serial driver walks the ranges in chunks, checking for interrupts
+ * between them; parallel drivers hand different ranges to different
+ * processes, meeting between operations.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GNN_EXEC_H
+#define GNN_EXEC_H
+
+#include "graph.h"
+#include "program.h"
+
+typedef struct GnnExecStats
+{
+	int			nlayers;
+	double	   *layer_ms;		/* wall time per spec layer */
+	int64		peak_bytes;		/* peak of gnnjit's accounted memory */
+} GnnExecStats;
+
+typedef struct GnnExec
+{
+	const GnnProgram *prog;
+	GnnGraph   *g;
+	GnnMemory  *mem;
+	float	  **regs;			/* register data, NULL when not live */
+	int64	   *rows;			/* rows of each register */
+	int		   *last_use;
+	GnnExecStats stats;
+} GnnExec;
+
+extern int64 gnn_exec_estimate(const GnnProgram *prog, const GnnGraph *g);
+extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog, GnnGraph *g,
+						  GnnMemory *mem);
+extern void gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi);
+extern float *gnn_exec_run(GnnExec *ex);
+
+#endif							/* GNN_EXEC_H */

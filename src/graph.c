@@ -1,0 +1,722 @@
+/*-------------------------------------------------------------------------
+ *
+ * graph.c
+ *	  Reading the node and edge tables into the in-memory graph.
+ *
+ * Reads honour the caller's privileges: SELECT on each column read (or the
+ * whole table) is checked first.  Plain tables without row-level security
+ * are scanned directly, which is several times faster than going through
+ * the executor; anything else (row-level security in force, views,
+ * partitioned and foreign tables) is read with an SPI query run as the
+ * caller, so policies apply exactly as they would to the caller's own
+ * SELECT.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "optimizer/plancat.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "gnnjit.h"
+#include "graph.h"
+
+/* id -> dense index map */
+typedef struct GnnIdEntry
+{
+	int64		id;
+	int32		index;
+	char		status;
+} GnnIdEntry;
+
+/* murmur3's 64-bit finaliser: ids are often sequential or strided */
+static inline uint32
+hash_id(int64 id)
+{
+	uint64		h = (uint64) id;
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+#define SH_PREFIX gnnid
+#define SH_ELEMENT_TYPE GnnIdEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) hash_id(key)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+#define GNN_MAX_COLS 3
+
+/* A table and the columns read from it */
+typedef struct TableRead
+{
+	Relation	rel;
+	int			ncols;
+	const char *colnames[GNN_MAX_COLS];
+	AttrNumber	attnums[GNN_MAX_COLS];
+	Oid			types[GNN_MAX_COLS];
+} TableRead;
+
+typedef struct ReadState ReadState;
+typedef void (*RowCallback) (ReadState *rs, Datum *values, bool *nulls);
+
+/* Growing arrays while the tables are read */
+struct ReadState
+{
+	GnnGraph   *g;
+	GnnMemory  *mem;
+	TableRead  *table;
+	gnnid_hash *ids;
+	int64		capacity;		/* of the current table's arrays */
+	int64		count;			/* rows so far */
+	/* edges, coordinate form */
+	int32	   *esrc;
+	int32	   *edst;
+	float	   *ew;
+};
+
+/* ---------- memory accounting ---------- */
+
+static void
+mem_error(GnnMemory *mem, int64 bytes, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("gnn_infer needs more memory than gnnjit.max_memory allows"),
+			 errdetail("%s needs %lld MB more, for an estimated total of %lld MB; gnnjit.max_memory is %lld MB.",
+					   what, (long long) ((bytes + (1 << 20) - 1) >> 20),
+					   (long long) ((mem->used + bytes + (1 << 20) - 1) >> 20),
+					   (long long) (mem->limit >> 20)),
+			 errhint("Raise gnnjit.max_memory, or run the model on fewer nodes.")));
+}
+
+void
+gnn_mem_reserve(GnnMemory *mem, int64 bytes, const char *what)
+{
+	if (mem->limit > 0 && mem->used + bytes > mem->limit)
+		mem_error(mem, bytes, what);
+	mem->used += bytes;
+	mem->peak = Max(mem->peak, mem->used);
+}
+
+void
+gnn_mem_release(GnnMemory *mem, int64 bytes)
+{
+	mem->used -= bytes;
+}
+
+/*
+ * Allocate after reserving.  Huge allocations are allowed (the limit is
+ * gnnjit.max_memory, not 1 GB); failure is a clean out-of-memory error.
+ */
+void *
+gnn_mem_alloc(GnnMemory *mem, int64 bytes, const char *what)
+{
+	void	   *p;
+
+	gnn_mem_reserve(mem, bytes, what);
+	p = MemoryContextAllocExtended(CurrentMemoryContext, Max(bytes, 1),
+								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on request of size %lld for %s.",
+						   (long long) bytes, what)));
+	return p;
+}
+
+void
+gnn_mem_free(GnnMemory *mem, void *ptr, int64 bytes)
+{
+	if (ptr)
+	{
+		pfree(ptr);
+		gnn_mem_release(mem, bytes);
+	}
+}
+
+static void *
+mem_grow(GnnMemory *mem, void *ptr, int64 oldbytes, int64 newbytes,
+		 const char *what)
+{
+	void	   *p;
+
+	if (ptr == NULL)
+		return gnn_mem_alloc(mem, newbytes, what);
+	gnn_mem_reserve(mem, newbytes - oldbytes, what);
+	p = repalloc_huge(ptr, newbytes);
+	return p;
+}
+
+/* ---------- columns and privileges ---------- */
+
+static int64
+int_datum(Datum d, Oid t)
+{
+	switch (t)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/*
+ * Resolve and type-check a column, and check the caller may read it: SELECT
+ * on the table, or on the column.
+ */
+static void
+add_column(TableRead *t, const char *role, const char *name,
+		   const Oid *ok_types, const char *ok_desc)
+{
+	Relation	rel = t->rel;
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+	Oid			type;
+	bool		ok = false;
+
+	if (att == InvalidAttrNumber || att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, RelationGetRelationName(rel)),
+				 errhint("Name the %s column with the \"%s\" argument of gnn_infer.",
+						 role, role)));
+	type = get_atttype(RelationGetRelid(rel), att);
+	for (const Oid *p = ok_types; *p != InvalidOid; p++)
+		ok |= (type == *p);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" has type %s, but the %s column must be %s",
+						name, RelationGetRelationName(rel),
+						format_type_be(type), role, ok_desc)));
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(RelationGetRelid(rel), att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV,
+					   get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+
+	t->colnames[t->ncols] = name;
+	t->attnums[t->ncols] = att;
+	t->types[t->ncols] = type;
+	t->ncols++;
+}
+
+static const Oid int_types[] = {INT2OID, INT4OID, INT8OID, InvalidOid};
+static const Oid feature_types[] = {FLOAT4ARRAYOID, FLOAT8ARRAYOID, InvalidOid};
+static const Oid weight_types[] = {FLOAT4OID, FLOAT8OID, InvalidOid};
+
+static void
+open_table(TableRead *t, Oid relid, const char *what)
+{
+	memset(t, 0, sizeof(TableRead));
+	t->rel = table_open(relid, AccessShareLock);
+	switch (t->rel->rd_rel->relkind)
+	{
+		case RELKIND_RELATION:
+		case RELKIND_MATVIEW:
+		case RELKIND_VIEW:
+		case RELKIND_FOREIGN_TABLE:
+		case RELKIND_PARTITIONED_TABLE:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" cannot be used as the %s table of gnn_infer",
+							RelationGetRelationName(t->rel), what)));
+	}
+}
+
+/* ---------- scanning ---------- */
+
+/*
+ * Direct scan of a plain table, or of a materialized view, under the
+ * query's snapshot.
+ */
+static void
+scan_direct(ReadState *rs, RowCallback cb)
+{
+	TableRead  *t = rs->table;
+	TupleTableSlot *slot = table_slot_create(t->rel, NULL);
+	TableScanDesc scan = table_beginscan(t->rel, GetActiveSnapshot(), 0, NULL);
+	Datum		values[GNN_MAX_COLS];
+	bool		nulls[GNN_MAX_COLS];
+	uint32		n = 0;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		for (int c = 0; c < t->ncols; c++)
+			values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+		cb(rs, values, nulls);
+		if ((++n & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* The caller's own SELECT through SPI: policies and views apply. */
+static void
+scan_spi(ReadState *rs, RowCallback cb)
+{
+	TableRead  *t = rs->table;
+	StringInfoData sql;
+	Relation	rel = t->rel;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[GNN_MAX_COLS];
+	bool		nulls[GNN_MAX_COLS];
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int c = 0; c < t->ncols; c++)
+		appendStringInfo(&sql, "%s%s", c ? ", " : "",
+						 quote_identifier(t->colnames[c]));
+	appendStringInfo(&sql, " FROM %s",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
+			 SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		MemoryContext spicxt;
+
+		SPI_cursor_fetch(portal, true, 8192);
+		if (SPI_processed == 0)
+			break;
+		spicxt = MemoryContextSwitchTo(cxt);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			for (int c = 0; c < t->ncols; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[i],
+										  SPI_tuptable->tupdesc, c + 1,
+										  &nulls[c]);
+			cb(rs, values, nulls);
+		}
+		MemoryContextSwitchTo(spicxt);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+}
+
+static void
+scan_table(ReadState *rs, RowCallback cb)
+{
+	Relation	rel = rs->table->rel;
+	char		kind = rel->rd_rel->relkind;
+
+	if ((kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
+		scan_direct(rs, cb);
+	else
+		scan_spi(rs, cb);
+}
+
+/* Rows of a relation as the planner estimates them (0 when unknown) */
+static int64
+estimate_rows(Relation rel)
+{
+	BlockNumber pages;
+	double		tuples = 0;
+	double		allvisfrac;
+	int32	   *widths;
+
+	if (rel->rd_rel->relkind == RELKIND_RELATION ||
+		rel->rd_rel->relkind == RELKIND_MATVIEW)
+	{
+		widths = palloc0(sizeof(int32) * (RelationGetNumberOfAttributes(rel) + 1));
+		estimate_rel_size(rel, widths, &pages, &tuples, &allvisfrac);
+		pfree(widths);
+	}
+	else if (rel->rd_rel->reltuples > 0)
+		tuples = rel->rd_rel->reltuples;
+	return (int64) Max(tuples, 0);
+}
+
+/* ---------- nodes ---------- */
+
+static void
+null_error(ReadState *rs, const char *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("column \"%s\" of relation \"%s\" contains a NULL",
+					col, RelationGetRelationName(rs->table->rel)),
+			 errdetail("gnn_infer needs a value in every row.")));
+}
+
+/* Grow the node arrays to newcap rows (0: by half) */
+static void
+grow_nodes(ReadState *rs, int64 newcap)
+{
+	GnnGraph   *g = rs->g;
+	int64		cap = rs->capacity;
+
+	if (newcap == 0)
+		newcap = Max(cap + cap / 2, 1024);
+
+	if (newcap > PG_INT32_MAX)
+		newcap = PG_INT32_MAX;
+	if (rs->count >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("gnn_infer supports at most %d nodes", PG_INT32_MAX)));
+	g->ids = mem_grow(rs->mem, g->ids, cap * sizeof(int64),
+					  newcap * sizeof(int64), "reading the node table");
+	g->x = mem_grow(rs->mem, g->x, cap * g->width * sizeof(float),
+					newcap * g->width * sizeof(float), "reading the node table");
+	rs->capacity = newcap;
+}
+
+/* Copy one feature array into row "row" of x, checking its shape */
+static void
+read_features(ReadState *rs, Datum d, Oid type, int64 id)
+{
+	GnnGraph   *g = rs->g;
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	float	   *row = g->x + rs->count * g->width;
+	int			n = (ARR_NDIM(arr) == 1) ? ARR_DIMS(arr)[0] : 0;
+
+	if (ARR_NDIM(arr) != 1 || n != g->width)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features of node " INT64_FORMAT " in relation \"%s\" are not a one-dimensional array of %d values",
+						id, RelationGetRelationName(rs->table->rel), g->width),
+				 errdetail("The array has %d dimensions and %d values; the model's input width is %d.",
+						   ARR_NDIM(arr), ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)),
+						   g->width)));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features of node " INT64_FORMAT " in relation \"%s\" contain a NULL",
+						id, RelationGetRelationName(rs->table->rel))));
+	if (type == FLOAT4ARRAYOID)
+		memcpy(row, ARR_DATA_PTR(arr), sizeof(float) * n);
+	else
+	{
+		const float8 *src = (const float8 *) ARR_DATA_PTR(arr);
+
+		for (int i = 0; i < n; i++)
+			row[i] = (float) src[i];
+	}
+	if ((Pointer) arr != DatumGetPointer(d))
+		pfree(arr);
+}
+
+static void
+node_row(ReadState *rs, Datum *values, bool *nulls)
+{
+	GnnGraph   *g = rs->g;
+	int64		id;
+	bool		found;
+	GnnIdEntry *e;
+
+	if (nulls[0])
+		null_error(rs, rs->table->colnames[0]);
+	if (nulls[1])
+		null_error(rs, rs->table->colnames[1]);
+	id = int_datum(values[0], rs->table->types[0]);
+	if (rs->count == rs->capacity)
+		grow_nodes(rs, 0);
+
+	e = gnnid_insert(rs->ids, id, &found);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("node id " INT64_FORMAT " appears more than once in relation \"%s\"",
+						id, RelationGetRelationName(rs->table->rel))));
+	e->index = (int32) rs->count;
+	g->ids[rs->count] = id;
+	read_features(rs, values[1], rs->table->types[1], id);
+	rs->count++;
+}
+
+/* ---------- edges ---------- */
+
+/* Grow the edge arrays to newcap rows (0: by half) */
+static void
+grow_edges(ReadState *rs, int64 newcap)
+{
+	int64		cap = rs->capacity;
+	int			wbytes = rs->g->has_weight ? sizeof(float) : 0;
+
+	if (newcap == 0)
+		newcap = Max(cap + cap / 2, 4096);
+	rs->esrc = mem_grow(rs->mem, rs->esrc, cap * sizeof(int32),
+						newcap * sizeof(int32), "reading the edge table");
+	rs->edst = mem_grow(rs->mem, rs->edst, cap * sizeof(int32),
+						newcap * sizeof(int32), "reading the edge table");
+	if (wbytes)
+		rs->ew = mem_grow(rs->mem, rs->ew, cap * wbytes, newcap * wbytes,
+						  "reading the edge table");
+	rs->capacity = newcap;
+}
+
+static int32
+node_index(ReadState *rs, int64 id, int64 src, int64 dst)
+{
+	GnnIdEntry *e = gnnid_lookup(rs->ids, id);
+
+	if (e == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("edge (" INT64_FORMAT ", " INT64_FORMAT ") in relation \"%s\" refers to node " INT64_FORMAT ", which is not in the node table",
+						src, dst, RelationGetRelationName(rs->table->rel), id)));
+	return e->index;
+}
+
+static void
+edge_row(ReadState *rs, Datum *values, bool *nulls)
+{
+	int64		src,
+				dst;
+
+	for (int c = 0; c < rs->table->ncols; c++)
+		if (nulls[c])
+			null_error(rs, rs->table->colnames[c]);
+	if (rs->count == rs->capacity)
+		grow_edges(rs, 0);
+	src = int_datum(values[0], rs->table->types[0]);
+	dst = int_datum(values[1], rs->table->types[1]);
+	rs->esrc[rs->count] = node_index(rs, src, src, dst);
+	rs->edst[rs->count] = node_index(rs, dst, src, dst);
+	if (rs->g->has_weight)
+		rs->ew[rs->count] = (rs->table->types[2] == FLOAT4OID) ?
+			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+	rs->count++;
+}
+
+/* Counting sort of the coordinate-form edges by target: a stable CSR */
+static void
+build_csr(ReadState *rs)
+{
+	GnnGraph   *g = rs->g;
+	GnnCsr	   *csr = &g->views[GNN_EDGES_AS_GIVEN];
+	int64		n = g->nnodes;
+	int64		m = rs->count;
+	int64	   *next;
+
+	csr->nedges = m;
+	csr->rowptr = gnn_mem_alloc(rs->mem, (n + 1) * sizeof(int64), "the edge index");
+	csr->src = gnn_mem_alloc(rs->mem, Max(m, 1) * sizeof(int32), "the edge index");
+	if (g->has_weight)
+		csr->weight = gnn_mem_alloc(rs->mem, Max(m, 1) * sizeof(float), "the edge index");
+
+	memset(csr->rowptr, 0, (n + 1) * sizeof(int64));
+	for (int64 e = 0; e < m; e++)
+		csr->rowptr[rs->edst[e] + 1]++;
+	for (int64 i = 0; i < n; i++)
+		csr->rowptr[i + 1] += csr->rowptr[i];
+
+	next = gnn_mem_alloc(rs->mem, Max(n, 1) * sizeof(int64), "the edge index");
+	memcpy(next, csr->rowptr, n * sizeof(int64));
+	for (int64 e = 0; e < m; e++)
+	{
+		int64		pos = next[rs->edst[e]]++;
+
+		csr->src[pos] = rs->esrc[e];
+		if (g->has_weight)
+			csr->weight[pos] = rs->ew[e];
+		if ((e & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	gnn_mem_free(rs->mem, next, Max(n, 1) * sizeof(int64));
+	gnn_mem_free(rs->mem, rs->esrc, rs->capacity * sizeof(int32));
+	gnn_mem_free(rs->mem, rs->edst, rs->capacity * sizeof(int32));
+	if (g->has_weight)
+		gnn_mem_free(rs->mem, rs->ew, rs->capacity * sizeof(float));
+	g->built[GNN_EDGES_AS_GIVEN] = true;
+}
+
+/*
+ * The view with every self loop removed and one added per node, last in
+ * its row.  The added loop keeps the weight of the node's last existing
+ * loop (PyG's add_remaining_self_loops); nodes without one are flagged so
+ * that each layer applies its own fill value.
+ */
+void
+gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
+{
+	GnnCsr	   *in = &g->views[GNN_EDGES_AS_GIVEN];
+	GnnCsr	   *out = &g->views[view];
+	int64		n = g->nnodes;
+	int64		loops = 0;
+	int64		pos = 0;
+
+	if (g->built[view])
+		return;
+	Assert(view == GNN_EDGES_ONE_SELF_LOOP);
+	for (int64 i = 0; i < n; i++)
+		for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
+			loops += (in->src[e] == i);
+
+	out->nedges = in->nedges - loops + n;
+	out->rowptr = gnn_mem_alloc(g->mem, (n + 1) * sizeof(int64), "the self-loop edge index");
+	out->src = gnn_mem_alloc(g->mem, Max(out->nedges, 1) * sizeof(int32), "the self-loop edge index");
+	out->fill_loop = gnn_mem_alloc(g->mem, Max(n, 1) * sizeof(bool), "the self-loop edge index");
+	if (g->has_weight)
+		out->weight = gnn_mem_alloc(g->mem, Max(out->nedges, 1) * sizeof(float), "the self-loop edge index");
+
+	for (int64 i = 0; i < n; i++)
+	{
+		bool		had = false;
+		float		loopw = 1.0f;
+
+		out->rowptr[i] = pos;
+		for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
+		{
+			if (in->src[e] == i)
+			{
+				had = true;
+				if (g->has_weight)
+					loopw = in->weight[e];
+				continue;
+			}
+			if (g->has_weight)
+				out->weight[pos] = in->weight[e];
+			out->src[pos++] = in->src[e];
+		}
+		if (g->has_weight)
+			out->weight[pos] = loopw;
+		out->src[pos++] = (int32) i;
+		out->fill_loop[i] = !had;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	out->rowptr[n] = pos;
+	g->built[view] = true;
+}
+
+int64
+gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view)
+{
+	const GnnCsr *base = &g->views[GNN_EDGES_AS_GIVEN];
+	int64		loops = 0;
+
+	if (view == GNN_EDGES_AS_GIVEN || g->built[view])
+		return g->views[view].nedges;
+	for (int64 i = 0; i < g->nnodes; i++)
+		for (int64 e = base->rowptr[i]; e < base->rowptr[i + 1]; e++)
+			loops += (base->src[e] == i);
+	return base->nedges - loops + g->nnodes;
+}
+
+/* ---------- entry points ---------- */
+
+static void
+open_sources(const GnnGraphSource *src, TableRead *nodes, TableRead *edges)
+{
+	open_table(nodes, src->nodes, "node");
+	add_column(nodes, "id", src->id_col, int_types, "smallint, integer or bigint");
+	add_column(nodes, "features", src->features_col, feature_types,
+			   "real[] or double precision[]");
+	open_table(edges, src->edges, "edge");
+	add_column(edges, "src", src->src_col, int_types, "smallint, integer or bigint");
+	add_column(edges, "dst", src->dst_col, int_types, "smallint, integer or bigint");
+	if (src->weight_col)
+		add_column(edges, "weight", src->weight_col, weight_types,
+				   "real or double precision");
+}
+
+/*
+ * Planner-estimated bytes the graph will take in memory, before reading:
+ * ids, features and the id map per node; coordinate and CSR form per edge.
+ */
+int64
+gnn_graph_estimate_bytes(const GnnGraphSource *source, int64 *nnodes,
+						 int64 *nedges)
+{
+	TableRead	nodes,
+				edges;
+	int64		bytes;
+
+	open_sources(source, &nodes, &edges);
+	*nnodes = estimate_rows(nodes.rel);
+	*nedges = estimate_rows(edges.rel);
+	bytes = *nnodes * (sizeof(int64) + sizeof(float) * source->width + 2 * sizeof(GnnIdEntry)) +
+		*nedges * (2 * sizeof(int32) + (source->weight_col ? 2 * sizeof(float) : 0));
+	table_close(nodes.rel, NoLock);
+	table_close(edges.rel, NoLock);
+	return bytes;
+}
+
+GnnGraph *
+gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	TableRead	nodes,
+				edges;
+	ReadState	rs;
+	int64		est;
+	int64		mapbytes;
+
+	open_sources(source, &nodes, &edges);
+	g->width = source->width;
+	g->has_weight = (source->weight_col != NULL);
+	g->mem = mem;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.g = g;
+	rs.mem = mem;
+
+	/* nodes: size the arrays and the id map from the planner's estimate */
+	est = Min(estimate_rows(nodes.rel) + 16, PG_INT32_MAX);
+	mapbytes = est * 2 * sizeof(GnnIdEntry);
+	gnn_mem_reserve(mem, mapbytes, "the node id map");
+	rs.ids = gnnid_create(CurrentMemoryContext, est, NULL);
+	rs.table = &nodes;
+	grow_nodes(&rs, est);
+	scan_table(&rs, node_row);
+	g->nnodes = rs.count;
+	g->rows_read = rs.count;
+
+	/* edges */
+	rs.table = &edges;
+	rs.count = 0;
+	rs.capacity = 0;
+	grow_edges(&rs, estimate_rows(edges.rel) + 16);
+	scan_table(&rs, edge_row);
+	g->rows_read += rs.count;
+	build_csr(&rs);
+
+	gnnid_destroy(rs.ids);
+	gnn_mem_release(mem, mapbytes);
+	table_close(nodes.rel, NoLock);
+	table_close(edges.rel, NoLock);
+	return g;
+}

@@ -1,0 +1,76 @@
+/*-------------------------------------------------------------------------
+ *
+ * graph.h
+ *	  The in-memory graph: dense node indexes, features, in-edge CSR.
+ *
+ * Tables are read once per inference.  Node ids (any bigint) map to dense
+ * indexes 0..nnodes-1 in table order; features become one float32 matrix;
+ * edges become a CSR over their targets (dst), so that each node's
+ * in-edges are contiguous and message passing writes each node once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GNN_GRAPH_H
+#define GNN_GRAPH_H
+
+#include "program.h"
+
+/* Memory accounting against gnnjit.max_memory */
+typedef struct GnnMemory
+{
+	int64		used;			/* bytes reserved so far */
+	int64		peak;
+	int64		limit;			/* bytes; <= 0 means no limit */
+} GnnMemory;
+
+extern void gnn_mem_reserve(GnnMemory *mem, int64 bytes, const char *what);
+extern void gnn_mem_release(GnnMemory *mem, int64 bytes);
+extern void *gnn_mem_alloc(GnnMemory *mem, int64 bytes, const char *what);
+extern void gnn_mem_free(GnnMemory *mem, void *ptr, int64 bytes);
+
+/*
+ * In-edge CSR of one edge view.  Row i holds the edges into node i, in
+ * table order; in GNN_EDGES_ONE_SELF_LOOP the node's single loop is last.
+ */
+typedef struct GnnCsr
+{
+	int64		nedges;
+	int64	   *rowptr;			/* nnodes + 1 */
+	int32	   *src;			/* source node index per edge */
+	float	   *weight;			/* per edge, NULL when no weight column */
+	bool	   *fill_loop;		/* ONE_SELF_LOOP: node had no loop of its own */
+} GnnCsr;
+
+typedef struct GnnGraph
+{
+	int64		nnodes;
+	int64	   *ids;			/* node index -> id */
+	int			width;			/* feature width */
+	float	   *x;				/* nnodes x width */
+	bool		has_weight;
+	GnnCsr		views[GNN_NUM_EDGE_VIEWS];
+	bool		built[GNN_NUM_EDGE_VIEWS];
+	GnnMemory  *mem;
+	int64		rows_read;		/* node + edge rows, for EXPLAIN ANALYZE */
+} GnnGraph;
+
+/* What to read: relations and column names (already defaults-resolved) */
+typedef struct GnnGraphSource
+{
+	Oid			nodes;
+	Oid			edges;
+	const char *id_col;
+	const char *features_col;
+	const char *src_col;
+	const char *dst_col;
+	const char *weight_col;		/* NULL: no weight */
+	int			width;			/* the model's input width */
+} GnnGraphSource;
+
+extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
+									  int64 *nnodes, int64 *nedges);
+extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
+extern void gnn_graph_build_view(GnnGraph *g, GnnEdgeView view);
+extern int64 gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view);
+
+#endif							/* GNN_GRAPH_H */

@@ -1,0 +1,333 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels.c
+ *	  Portable kernels of the transform and message_passing modules.
+ *
+ * Dense kernels take pointers already offset to their first row and a row
+ * count.  Message-passing kernels take whole arrays and a range [lo, hi)
+ * of target nodes; their edge arrays are indexed by CSR position.
+ *
+ * NaN and infinities propagate as in PyTorch: ReLU and max/min keep NaN,
+ * softmax of a row containing NaN is NaN.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "kernels.h"
+
+/* ---------- transform ---------- */
+
+static inline float
+act_one(float x, GnnAct act, float alpha)
+{
+	switch (act)
+	{
+		case GNN_ACT_RELU:
+			return x < 0.0f ? 0.0f : x; /* NaN stays NaN */
+		case GNN_ACT_LEAKY_RELU:
+			return x > 0.0f ? x : x * alpha;
+		case GNN_ACT_ELU:
+			return x > 0.0f ? x : alpha * expm1f(x);
+		case GNN_ACT_GELU:
+			return 0.5f * x * (1.0f + erff(x * (float) M_SQRT1_2));
+		case GNN_ACT_SIGMOID:
+			return 1.0f / (1.0f + expf(-x));
+		case GNN_ACT_TANH:
+			return tanhf(x);
+		case GNN_ACT_RSQRT0:
+			return x == 0.0f ? 0.0f : 1.0f / sqrtf(x);
+	}
+	return x;
+}
+
+void
+gnn_k_act(float *y, const float *a, int64 n, GnnAct act, float alpha)
+{
+	if (act == GNN_ACT_RELU)
+	{
+		for (int64 i = 0; i < n; i++)
+			y[i] = a[i] < 0.0f ? 0.0f : a[i];
+		return;
+	}
+	for (int64 i = 0; i < n; i++)
+		y[i] = act_one(a[i], act, alpha);
+}
+
+void
+gnn_k_add(float *y, const float *a, const float *b, int64 n)
+{
+	for (int64 i = 0; i < n; i++)
+		y[i] = a[i] + b[i];
+}
+
+void
+gnn_k_axpy(float *y, float alpha, const float *a, const float *b, int64 n)
+{
+	for (int64 i = 0; i < n; i++)
+		y[i] = alpha * a[i] + b[i];
+}
+
+/* y = a * b, where b has "heads" columns each scaling width/heads of a's */
+void
+gnn_k_mul_heads(float *y, const float *a, const float *b, int64 rows,
+				int width, int heads)
+{
+	int			c = width / heads;
+
+	for (int64 r = 0; r < rows; r++)
+		for (int h = 0; h < heads; h++)
+		{
+			float		s = b[r * heads + h];
+			const float *ar = a + r * width + h * c;
+			float	   *yr = y + r * width + h * c;
+
+			for (int j = 0; j < c; j++)
+				yr[j] = ar[j] * s;
+		}
+}
+
+/* y = a * scale + shift per column; scale may be NULL (1) */
+void
+gnn_k_affine(float *y, const float *a, const float *scale, const float *shift,
+			 int64 rows, int width)
+{
+	for (int64 r = 0; r < rows; r++)
+	{
+		const float *ar = a + r * width;
+		float	   *yr = y + r * width;
+
+		if (scale)
+			for (int j = 0; j < width; j++)
+				yr[j] = ar[j] * scale[j] + shift[j];
+		else
+			for (int j = 0; j < width; j++)
+				yr[j] = ar[j] + shift[j];
+	}
+}
+
+void
+gnn_k_head_dot(float *y, const float *a, const float *att, int64 rows,
+			   int width, int heads)
+{
+	int			c = width / heads;
+
+	for (int64 r = 0; r < rows; r++)
+		for (int h = 0; h < heads; h++)
+		{
+			const float *ar = a + r * width + h * c;
+			const float *at = att + h * c;
+			float		s = 0.0f;
+
+			for (int j = 0; j < c; j++)
+				s += ar[j] * at[j];
+			y[r * heads + h] = s;
+		}
+}
+
+void
+gnn_k_head_mean(float *y, const float *a, int64 rows, int width, int heads)
+{
+	int			c = width / heads;
+
+	for (int64 r = 0; r < rows; r++)
+		for (int j = 0; j < c; j++)
+		{
+			float		s = 0.0f;
+
+			for (int h = 0; h < heads; h++)
+				s += a[r * width + h * c + j];
+			y[r * c + j] = s / (float) heads;
+		}
+}
+
+/* F.normalize(p=2): x / max(||x||, 1e-12) */
+void
+gnn_k_l2norm(float *y, const float *a, int64 rows, int width)
+{
+	for (int64 r = 0; r < rows; r++)
+	{
+		const float *ar = a + r * width;
+		float		s = 0.0f;
+		float		d;
+
+		for (int j = 0; j < width; j++)
+			s += ar[j] * ar[j];
+		d = fmaxf(sqrtf(s), 1e-12f);
+		for (int j = 0; j < width; j++)
+			y[r * width + j] = ar[j] / d;
+	}
+}
+
+/* Softmax or log-softmax of each row, max-subtracted as PyTorch does */
+void
+gnn_k_softmax(float *y, const float *a, int64 rows, int width, bool log)
+{
+	for (int64 r = 0; r < rows; r++)
+	{
+		const float *ar = a + r * width;
+		float	   *yr = y + r * width;
+		float		m = -INFINITY;
+		float		s = 0.0f;
+
+		for (int j = 0; j < width; j++)
+			m = (isnan(m) || m >= ar[j]) ? m : ar[j];
+		for (int j = 0; j < width; j++)
+			s += expf(ar[j] - m);
+		if (log)
+		{
+			float		ls = logf(s);
+
+			for (int j = 0; j < width; j++)
+				yr[j] = ar[j] - m - ls;
+		}
+		else
+			for (int j = 0; j < width; j++)
+				yr[j] = expf(ar[j] - m) / s;
+	}
+}
+
+/* ---------- get_edge ---------- */
+
+/* y[e] = a[index[e]] for rows edges */
+void
+gnn_k_gather(float *y, const float *a, const int32 *index, int64 rows,
+			 int width)
+{
+	for (int64 e = 0; e < rows; e++)
+		memcpy(y + e * width, a + (int64) index[e] * width,
+			   sizeof(float) * width);
+}
+
+/* y[e] = a[i] for every edge e into node i, lo <= i < hi */
+void
+gnn_k_gather_dst(float *y, const float *a, const GnnEdges *edges, int64 lo,
+				 int64 hi, int width)
+{
+	for (int64 i = lo; i < hi; i++)
+		for (int64 e = edges->rowptr[i]; e < edges->rowptr[i + 1]; e++)
+			memcpy(y + e * width, a + i * width, sizeof(float) * width);
+}
+
+/* ---------- message_passing ---------- */
+
+static inline void
+acc_sum(float *restrict acc, const float *restrict m, float c, int n)
+{
+	for (int j = 0; j < n; j++)
+		acc[j] += c * m[j];
+}
+
+static inline void
+acc_sum1(float *restrict acc, const float *restrict m, int n)
+{
+	for (int j = 0; j < n; j++)
+		acc[j] += m[j];
+}
+
+/* max (sign 1) or min (sign -1) with NaN kept, as torch's scatter_reduce */
+static inline void
+acc_extreme(float *acc, const float *m, float c, int n, bool first, bool max)
+{
+	for (int j = 0; j < n; j++)
+	{
+		float		v = c * m[j];
+
+		if (first)
+			acc[j] = v;
+		else if (!isnan(acc[j]) &&
+				 (isnan(v) || (max ? v > acc[j] : v < acc[j])))
+			acc[j] = v;
+	}
+}
+
+/*
+ * y[i] = AGG over the in-edges e of node i of coef(e) * msg(e), where msg
+ * is the source node's row (msg_on_edges false) or the edge's own row.
+ * coef may be NULL (1), one value per edge, or one per head, scaling
+ * width/coef_width consecutive columns each.  y points to row 0.
+ */
+void
+gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
+				const float *coef, int coef_width, const GnnEdges *edges,
+				int64 lo, int64 hi, int width, GnnAggr aggr)
+{
+	int			heads = coef ? coef_width : 1;
+	int			c = width / heads;
+
+	for (int64 i = lo; i < hi; i++)
+	{
+		float	   *acc = y + i * width;
+		int64		begin = edges->rowptr[i];
+		int64		end = edges->rowptr[i + 1];
+
+		memset(acc, 0, sizeof(float) * width);
+		for (int64 e = begin; e < end; e++)
+		{
+			const float *m = msg + (msg_on_edges ? e : (int64) edges->src[e]) * width;
+
+			for (int h = 0; h < heads; h++)
+			{
+				float		s = coef ? coef[e * heads + h] : 1.0f;
+
+				if (aggr == GNN_AGGR_SUM || aggr == GNN_AGGR_MEAN)
+				{
+					if (coef)
+						acc_sum(acc + h * c, m + h * c, s, c);
+					else
+						acc_sum1(acc + h * c, m + h * c, c);
+				}
+				else
+					acc_extreme(acc + h * c, m + h * c, s, c, e == begin,
+								aggr == GNN_AGGR_MAX);
+			}
+		}
+		if (aggr == GNN_AGGR_MEAN && end > begin)
+		{
+			float		n = (float) (end - begin);
+
+			for (int j = 0; j < width; j++)
+				acc[j] /= n;
+		}
+	}
+}
+
+/*
+ * Softmax of each column of a over the in-edges of each node, as PyG's
+ * utils.softmax: exp(a - max) / (sum + 1e-16).
+ */
+void
+gnn_k_edge_softmax(float *y, const float *a, const GnnEdges *edges, int64 lo,
+				   int64 hi, int width)
+{
+	for (int64 i = lo; i < hi; i++)
+	{
+		int64		begin = edges->rowptr[i];
+		int64		end = edges->rowptr[i + 1];
+
+		for (int h = 0; h < width; h++)
+		{
+			float		m = -INFINITY;
+			float		s = 0.0f;
+
+			for (int64 e = begin; e < end; e++)
+			{
+				float		v = a[e * width + h];
+
+				m = (isnan(m) || m >= v) ? m : v;
+			}
+			for (int64 e = begin; e < end; e++)
+			{
+				float		v = expf(a[e * width + h] - m);
+
+				y[e * width + h] = v;
+				s += v;
+			}
+			s += 1e-16f;
+			for (int64 e = begin; e < end; e++)
+				y[e * width + h] /= s;
+		}
+	}
+}

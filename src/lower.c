@@ -1,0 +1,960 @@
+/*-------------------------------------------------------------------------
+ *
+ * lower.c
+ *	  Lowering PyG layers to module programs.
+ *
+ * Each spec layer becomes a few get_vertex/get_edge, transform and
+ * message_passing operations (program.h), following PyG's eval-mode
+ * semantics exactly: self-loop handling, degree normalisation, empty
+ * neighbourhoods.  Arguments are PyG's constructor arguments with PyG's
+ * defaults; parameters are looked up by PyG's state-dict names under the
+ * layer's "prefix".  Everything here also builds outside the server (for
+ * fuzzing), so errors are returned, not raised.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "lower.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+
+typedef struct LowerCtx
+{
+	GnnProgramBuilder b;
+	const GnnSafetensors *st;
+	GnnError   *err;
+	int			cur;			/* register holding the running value */
+	int			width;			/* its width; -1 until a layer fixes it */
+	int			input_width;	/* the model's input width, once known */
+	char		where[64];		/* "layers[2]" for messages */
+	int			depth;			/* nesting (GINConv nn) */
+} LowerCtx;
+
+typedef struct LayerArgs
+{
+	const GnnJson *json;
+	const char *type;
+	const char *prefix;
+} LayerArgs;
+
+static bool lower_layers(LowerCtx *ctx, const GnnJson *layers,
+						 const char *nn_prefix);
+
+/* ---------- spec argument access ---------- */
+
+static bool
+spec_error(LowerCtx *ctx, const char *fmt, const char *a, const char *b)
+{
+	char		msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
+					 "model spec %s: %s", ctx->where, msg);
+}
+
+/* Reject keys the layer type does not know: typos must not pass silently. */
+static bool
+check_keys(LowerCtx *ctx, const LayerArgs *la, const char *const *allowed)
+{
+	for (int i = 0; i < la->json->count; i++)
+	{
+		const char *key = la->json->keys[i];
+		bool		ok = (strcmp(key, "type") == 0);
+
+		for (const char *const *p = allowed; !ok && *p; p++)
+			ok = (strcmp(key, *p) == 0);
+		if (!ok)
+			return spec_error(ctx, "unknown argument \"%s\" for %s", key,
+							  la->type);
+	}
+	return true;
+}
+
+static bool
+arg_number(LowerCtx *ctx, const LayerArgs *la, const char *key, double dflt,
+		   double *out)
+{
+	const GnnJson *v = gnn_json_get(la->json, key);
+
+	*out = dflt;
+	if (v == NULL || v->kind == GNN_JSON_NULL)
+		return true;
+	if (v->kind != GNN_JSON_NUMBER || !isfinite(v->number))
+		return spec_error(ctx, "argument \"%s\" of %s must be a number",
+						  key, la->type);
+	*out = v->number;
+	return true;
+}
+
+static bool
+arg_int(LowerCtx *ctx, const LayerArgs *la, const char *key, int dflt,
+		int *out)
+{
+	double		d;
+
+	if (!arg_number(ctx, la, key, dflt, &d))
+		return false;
+	if (d != floor(d) || d < -1 || d > 1 << 24)
+		return spec_error(ctx, "argument \"%s\" of %s must be an integer between -1 and 16777216",
+						  key, la->type);
+	*out = (int) d;
+	return true;
+}
+
+static bool
+arg_bool(LowerCtx *ctx, const LayerArgs *la, const char *key, bool dflt,
+		 bool *out)
+{
+	const GnnJson *v = gnn_json_get(la->json, key);
+
+	*out = dflt;
+	if (v == NULL || v->kind == GNN_JSON_NULL)
+		return true;
+	if (v->kind != GNN_JSON_BOOL)
+		return spec_error(ctx, "argument \"%s\" of %s must be true or false",
+						  key, la->type);
+	*out = v->boolean;
+	return true;
+}
+
+static bool
+arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
+		   const char *dflt, const char **out)
+{
+	const GnnJson *v = gnn_json_get(la->json, key);
+
+	*out = dflt;
+	if (v == NULL || v->kind == GNN_JSON_NULL)
+		return true;
+	if (v->kind != GNN_JSON_STRING)
+		return spec_error(ctx, "argument \"%s\" of %s must be a string",
+						  key, la->type);
+	*out = v->string;
+	return true;
+}
+
+/* ---------- tensors ---------- */
+
+static char *
+tensor_name(const LayerArgs *la, const char *param)
+{
+	if (la->prefix == NULL || la->prefix[0] == '\0')
+		return pstrdup(param);
+	return psprintf("%s.%s", la->prefix, param);
+}
+
+static char *
+shape_string(int ndims, const int64 *shape)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < ndims; i++)
+		appendStringInfo(&buf, "%s" INT64_FORMAT, i ? ", " : "", shape[i]);
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
+ * Fetch parameter <prefix>.<param> as float32 and check its shape.  A
+ * negative expected dimension matches anything.  With optional, a missing
+ * tensor yields *out = NULL.
+ */
+static bool
+get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
+		   bool optional, int ndims, const int64 *shape, const float **out)
+{
+	char	   *name = tensor_name(la, param);
+	const GnnTensorInfo *t = gnn_st_find(ctx->st, name);
+	bool		match;
+	float	   *data;
+
+	*out = NULL;
+	if (t == NULL)
+	{
+		if (optional)
+			return true;
+		return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec %s: tensor \"%s\" required by %s is missing from the weights",
+						 ctx->where, name, la->type);
+	}
+	match = (t->ndims == ndims);
+	for (int i = 0; match && i < ndims; i++)
+		match = (shape[i] < 0 || shape[i] == t->shape[i]);
+	if (!match)
+		return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec %s: tensor \"%s\" has shape %s, but %s expects %s",
+						 ctx->where, name, shape_string(t->ndims, t->shape),
+						 la->type, shape_string(ndims, shape));
+	if (!gnn_st_to_float(t, &data, ctx->err))
+		return false;
+	ctx->b.prog->nparams += t->numel;
+	*out = data;
+	return true;
+}
+
+/* Shape of <prefix>.<param>, or NULL if missing. */
+static const GnnTensorInfo *
+peek_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param)
+{
+	return gnn_st_find(ctx->st, tensor_name(la, param));
+}
+
+/*
+ * The running value's width must be "width" (a layer's in_channels).  The
+ * first parametrised layer fixes the model's input width.
+ */
+static bool
+take_width(LowerCtx *ctx, const LayerArgs *la, int width)
+{
+	char		a[32],
+				b[32];
+
+	if (ctx->width < 0)
+	{
+		ctx->width = width;
+		ctx->input_width = width;
+		return true;
+	}
+	if (ctx->width == width)
+		return true;
+	snprintf(a, sizeof(a), "%d", width);
+	snprintf(b, sizeof(b), "%d", ctx->width);
+	return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
+					 "model spec %s: widths do not chain: %s expects %s input channels but receives %s",
+					 ctx->where, la->type, a, b);
+}
+
+/*
+ * Input and output channels of a weight-bearing layer: from the spec if
+ * given (in_channels may be -1, PyG's lazy initialisation), else from the
+ * weight matrix [out, in].
+ */
+static bool
+layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
+			   const char *out_key, const char *weight, int out_mult,
+			   int *in, int *out)
+{
+	const GnnTensorInfo *w = peek_tensor(ctx, la, weight);
+
+	if (!arg_int(ctx, la, in_key, -1, in) ||
+		!arg_int(ctx, la, out_key, -1, out))
+		return false;
+	if (*in < 0 && w && w->ndims == 2)
+		*in = (int) Min(w->shape[1], PG_INT32_MAX);
+	if (*out < 0 && w && w->ndims == 2)
+		*out = (int) Min(w->shape[0] / out_mult, PG_INT32_MAX);
+	if (*out <= 0 && w == NULL)
+	{
+		char	   *name = tensor_name(la, weight);
+
+		return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec %s: tensor \"%s\" required by %s is missing from the weights",
+						 ctx->where, name, la->type);
+	}
+	if (*in <= 0 || *out <= 0)
+		return spec_error(ctx, "%s needs positive %s", la->type, out_key);
+	return take_width(ctx, la, *in);
+}
+
+/* ---------- emitting ---------- */
+
+static int
+emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
+{
+	GnnReg	   *ra = &ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, out);
+	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_LINEAR, r, a, -1);
+
+	op->weight = w;
+	op->bias = bias;
+	return r;
+}
+
+static int
+emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
+{
+	GnnReg	   *ra = &ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, width);
+
+	gnn_emit(&ctx->b, kind, r, a, -1);
+	return r;
+}
+
+static int
+emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha)
+{
+	int			r = emit_unary(ctx, GNN_OP_ACT, a, ctx->b.prog->regs[a].width);
+	GnnOp	   *op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+
+	op->act = act;
+	op->alpha = alpha;
+	return r;
+}
+
+static int
+emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
+{
+	GnnReg	   *ra = &ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, ra->width);
+	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, b);
+
+	op->heads = heads;
+	op->view = ra->view;
+	return r;
+}
+
+static int
+emit_bias(LowerCtx *ctx, int a, const float *bias)
+{
+	int			r;
+	GnnOp	   *op;
+
+	if (bias == NULL)
+		return a;
+	r = emit_unary(ctx, GNN_OP_AFFINE, a, ctx->b.prog->regs[a].width);
+	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+	op->shift = bias;
+	return r;
+}
+
+/* Edge register of a view: a node register gathered at src or dst. */
+static int
+emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
+{
+	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view,
+								ctx->b.prog->regs[a].width);
+	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, -1);
+
+	op->view = view;
+	return r;
+}
+
+static int
+emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill)
+{
+	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view, 1);
+	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_EDGE_WEIGHT, r, -1, -1);
+
+	op->view = view;
+	op->alpha = loop_fill;
+	return r;
+}
+
+/* transform: per-head dot product of each row with an attention vector */
+static int
+emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads)
+{
+	int			r = emit_unary(ctx, GNN_OP_HEAD_DOT, a, heads);
+	GnnOp	   *op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+
+	op->weight = att;
+	op->heads = heads;
+	return r;
+}
+
+/* message_passing: node y[i] = AGG over in-edges of coef * message */
+static int
+emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
+			   GnnEdgeView view, int heads)
+{
+	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_NODE, GNN_EDGES_AS_GIVEN,
+								ctx->b.prog->regs[msg].width);
+	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_AGGREGATE, r, msg, coef);
+
+	op->aggr = aggr;
+	op->view = view;
+	op->heads = heads;
+	return r;
+}
+
+/* ---------- layers ---------- */
+
+static bool
+lower_linear(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
+		"in_features", "out_features", "bias", "weight_initializer",
+	"bias_initializer", NULL};
+	int			in,
+				out;
+	bool		has_bias;
+	const float *w,
+			   *bias;
+	const char *in_key = gnn_json_get(la->json, "in_features") ? "in_features" : "in_channels";
+	const char *out_key = gnn_json_get(la->json, "out_features") ? "out_features" : "out_channels";
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!layer_channels(ctx, la, in_key, out_key, "weight", 1, &in, &out) ||
+		!get_tensor(ctx, la, "weight", false, 2,
+					(int64[]) {out, in}, &w) ||
+		!get_tensor(ctx, la, "bias", !has_bias, 1, (int64[]) {out}, &bias))
+		return false;
+	if (!has_bias)
+		bias = NULL;
+	ctx->cur = emit_linear(ctx, ctx->cur, w, bias, out);
+	ctx->width = out;
+	return true;
+}
+
+static bool
+parse_aggr(LowerCtx *ctx, const LayerArgs *la, const char *dflt,
+		   GnnAggr *aggr)
+{
+	const char *s;
+
+	if (!arg_string(ctx, la, "aggr", dflt, &s))
+		return false;
+	if (strcmp(s, "mean") == 0)
+		*aggr = GNN_AGGR_MEAN;
+	else if (strcmp(s, "sum") == 0 || strcmp(s, "add") == 0)
+		*aggr = GNN_AGGR_SUM;
+	else if (strcmp(s, "max") == 0)
+		*aggr = GNN_AGGR_MAX;
+	else if (strcmp(s, "min") == 0)
+		*aggr = GNN_AGGR_MIN;
+	else
+		return spec_error(ctx, "unsupported aggr \"%s\" for %s (use mean, sum, max or min)",
+						  s, la->type);
+	return true;
+}
+
+/*
+ * SAGEConv: out = lin_l(AGG_j x_j) + lin_r(x_i), optionally L2-normalised.
+ * For sum and mean the linear map commutes with aggregation, so when it
+ * narrows the rows we transform first and aggregate the narrow rows: the
+ * same value, a fraction of the gather traffic.
+ */
+static bool
+lower_sage(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
+		"aggr", "normalize", "root_weight", "project", "bias", NULL};
+	GnnAggr		aggr = GNN_AGGR_MEAN;
+	bool		normalize,
+				root_weight,
+				project,
+				has_bias;
+	int			in,
+				out,
+				x,
+				msg,
+				y;
+	const float *wl,
+			   *bl,
+			   *wr = NULL,
+			   *wp = NULL,
+			   *bp = NULL;
+
+	if (!check_keys(ctx, la, keys) ||
+		!parse_aggr(ctx, la, "mean", &aggr) ||
+		!arg_bool(ctx, la, "normalize", false, &normalize) ||
+		!arg_bool(ctx, la, "root_weight", true, &root_weight) ||
+		!arg_bool(ctx, la, "project", false, &project) ||
+		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!layer_channels(ctx, la, "in_channels", "out_channels", "lin_l.weight",
+						1, &in, &out) ||
+		!get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
+		!get_tensor(ctx, la, "lin_l.bias", !has_bias, 1, (int64[]) {out}, &bl) ||
+		(root_weight &&
+		 !get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in}, &wr)) ||
+		(project &&
+		 (!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {in, in}, &wp) ||
+		  !get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
+		return false;
+	if (!has_bias)
+		bl = NULL;
+
+	x = ctx->cur;
+	msg = x;
+	if (project)
+		msg = emit_act(ctx, emit_linear(ctx, x, wp, bp, in), GNN_ACT_RELU, 0);
+
+	if ((aggr == GNN_AGGR_SUM || aggr == GNN_AGGR_MEAN) && out < in)
+		y = emit_bias(ctx,
+					  emit_aggregate(ctx, emit_linear(ctx, msg, wl, NULL, out),
+									 -1, aggr, GNN_EDGES_AS_GIVEN, 1),
+					  bl);
+	else
+		y = emit_linear(ctx,
+						emit_aggregate(ctx, msg, -1, aggr, GNN_EDGES_AS_GIVEN, 1),
+						wl, bl, out);
+	if (root_weight)
+		y = emit_binary(ctx, GNN_OP_ADD, y, emit_linear(ctx, x, wr, NULL, out), 1);
+	if (normalize)
+		y = emit_unary(ctx, GNN_OP_L2NORM, y, out);
+	ctx->cur = y;
+	ctx->width = out;
+	return true;
+}
+
+/*
+ * GCNConv: out_i = sum_{j->i} deg_j^-1/2 w_ji deg_i^-1/2 (x_j W^T) + bias,
+ * over the edges with one self loop per node when normalising with loops.
+ */
+static bool
+lower_gcn(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
+		"improved", "cached", "add_self_loops", "normalize", "bias", NULL};
+	bool		improved,
+				loops,
+				normalize,
+				has_bias;
+	int			in,
+				out,
+				h,
+				w,
+				coef;
+	const float *wt,
+			   *bias;
+	GnnEdgeView view;
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_bool(ctx, la, "improved", false, &improved) ||
+		!arg_bool(ctx, la, "add_self_loops", true, &loops) ||
+		!arg_bool(ctx, la, "normalize", true, &normalize) ||
+		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!layer_channels(ctx, la, "in_channels", "out_channels", "lin.weight",
+						1, &in, &out) ||
+		!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {out, in}, &wt) ||
+		!get_tensor(ctx, la, "bias", !has_bias, 1, (int64[]) {out}, &bias))
+		return false;
+	if (!has_bias)
+		bias = NULL;
+
+	view = (normalize && loops) ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
+	h = emit_linear(ctx, ctx->cur, wt, NULL, out);
+	w = emit_edge_weight(ctx, view, improved ? 2.0f : 1.0f);
+	if (normalize)
+	{
+		int			deg = emit_aggregate(ctx, w, -1, GNN_AGGR_SUM, view, 1);
+		int			dinv = emit_act(ctx, deg, GNN_ACT_RSQRT0, 0);
+		int			dsrc = emit_gather(ctx, GNN_OP_GATHER_SRC, dinv, view);
+		int			ddst = emit_gather(ctx, GNN_OP_GATHER_DST, dinv, view);
+
+		/* deg_j^-1/2 * w_ji * deg_i^-1/2, multiplied in PyG's order */
+		coef = emit_binary(ctx, GNN_OP_MUL,
+						   emit_binary(ctx, GNN_OP_MUL, dsrc, w, 1), ddst, 1);
+	}
+	else
+		coef = w;
+	ctx->cur = emit_bias(ctx, emit_aggregate(ctx, h, coef, GNN_AGGR_SUM, view, 1),
+						 bias);
+	ctx->width = out;
+	return true;
+}
+
+/* Source weight of a GATConv: PyG >= 2.5 "lin", earlier "lin_src". */
+static bool
+gat_weight(LowerCtx *ctx, const LayerArgs *la, int heads, int in, int out,
+		   const float **w)
+{
+	int64		shape[2] = {(int64) heads * out, in};
+	const float *wdst;
+
+	if (peek_tensor(ctx, la, "lin.weight") || !peek_tensor(ctx, la, "lin_src.weight"))
+		return get_tensor(ctx, la, "lin.weight", false, 2, shape, w);
+
+	if (!get_tensor(ctx, la, "lin_src.weight", false, 2, shape, w) ||
+		!get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, &wdst))
+		return false;
+	if (wdst && memcmp(*w, wdst, sizeof(float) * shape[0] * shape[1]) != 0)
+		return spec_error(ctx, "%s with different lin_src and lin_dst weights (bipartite input) is not supported%s",
+						  la->type, "");
+	return true;
+}
+
+/*
+ * GATConv: attention logits e_ji = LeakyReLU(a_src.h_j + a_dst.h_i) per
+ * head, softmax over each node's in-edges (one self loop per node by
+ * default), then the attention-weighted sum of h_j.
+ */
+static bool
+lower_gat(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
+		"heads", "concat", "negative_slope", "dropout", "add_self_loops",
+	"bias", "fill_value", "residual", NULL};
+	int			heads = 1,
+				in,
+				out,
+				h,
+				s_src,
+				s_dst,
+				e,
+				y;
+	bool		concat,
+				loops,
+				has_bias,
+				residual;
+	double		slope;
+	const float *w,
+			   *att_src,
+			   *att_dst,
+			   *bias;
+	GnnEdgeView view;
+	const char *wname;
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_int(ctx, la, "heads", 1, &heads) ||
+		!arg_bool(ctx, la, "concat", true, &concat) ||
+		!arg_number(ctx, la, "negative_slope", 0.2, &slope) ||
+		!arg_bool(ctx, la, "add_self_loops", true, &loops) ||
+		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!arg_bool(ctx, la, "residual", false, &residual))
+		return false;
+	if (heads < 1)
+		return spec_error(ctx, "%s needs heads >= 1%s", la->type, "");
+	if (residual)
+		return spec_error(ctx, "%s with residual is not supported%s", la->type, "");
+	wname = peek_tensor(ctx, la, "lin.weight") || !peek_tensor(ctx, la, "lin_src.weight") ?
+		"lin.weight" : "lin_src.weight";
+	if (!layer_channels(ctx, la, "in_channels", "out_channels", wname, heads,
+						&in, &out) ||
+		!gat_weight(ctx, la, heads, in, out, &w) ||
+		!get_tensor(ctx, la, "att_src", false, 3, (int64[]) {1, heads, out}, &att_src) ||
+		!get_tensor(ctx, la, "att_dst", false, 3, (int64[]) {1, heads, out}, &att_dst) ||
+		!get_tensor(ctx, la, "bias", !has_bias, 1,
+					(int64[]) {concat ? (int64) heads * out : out}, &bias))
+		return false;
+	if (!has_bias)
+		bias = NULL;
+
+	view = loops ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
+	h = emit_linear(ctx, ctx->cur, w, NULL, heads * out);
+
+	/* per-node attention scores, then per-edge logits */
+	s_src = emit_gather(ctx, GNN_OP_GATHER_SRC,
+						emit_head_dot(ctx, h, att_src, heads), view);
+	s_dst = emit_gather(ctx, GNN_OP_GATHER_DST,
+						emit_head_dot(ctx, h, att_dst, heads), view);
+	e = emit_binary(ctx, GNN_OP_ADD, s_src, s_dst, 1);
+	e = emit_act(ctx, e, GNN_ACT_LEAKY_RELU, (float) slope);
+	e = emit_unary(ctx, GNN_OP_EDGE_SOFTMAX, e, heads);
+	ctx->b.prog->ops[ctx->b.prog->nops - 1].view = view;
+
+	y = emit_aggregate(ctx, h, e, GNN_AGGR_SUM, view, heads);
+	if (!concat && heads > 1)
+	{
+		y = emit_unary(ctx, GNN_OP_HEAD_MEAN, y, out);
+		ctx->b.prog->ops[ctx->b.prog->nops - 1].heads = heads;
+	}
+	ctx->cur = emit_bias(ctx, y, bias);
+	ctx->width = concat ? heads * out : out;
+	return true;
+}
+
+/* GINConv: nn((1 + eps) x_i + sum_j x_j) */
+static bool
+lower_gin(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "eps", "train_eps", "nn", NULL};
+	double		eps;
+	bool		train_eps;
+	const float *eps_t;
+	const GnnJson *nn = gnn_json_get(la->json, "nn");
+	int			agg;
+	GnnOp	   *op;
+	char		where[64];
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_number(ctx, la, "eps", 0.0, &eps) ||
+		!arg_bool(ctx, la, "train_eps", false, &train_eps) ||
+		!get_tensor(ctx, la, "eps", true, 1, (int64[]) {1}, &eps_t))
+		return false;
+	if (eps_t)
+		eps = eps_t[0];
+	if (nn == NULL || nn->kind != GNN_JSON_ARRAY || nn->count == 0)
+		return spec_error(ctx, "%s needs \"nn\", a non-empty array of layers%s",
+						  la->type, "");
+	if (ctx->depth > 0)
+		return spec_error(ctx, "%s cannot be nested inside another layer%s",
+						  la->type, "");
+
+	agg = emit_aggregate(ctx, ctx->cur, -1, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
+	ctx->cur = emit_binary(ctx, GNN_OP_AXPY, ctx->cur, agg, 1);
+	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+	op->alpha = (float) (1.0f + (float) eps);
+
+	strlcpy(where, ctx->where, sizeof(where));
+	ctx->depth++;
+	if (!lower_layers(ctx, nn, la->prefix ? psprintf("%s.nn", la->prefix) : "nn"))
+		return false;
+	ctx->depth--;
+	strlcpy(ctx->where, where, sizeof(ctx->where));
+	return true;
+}
+
+/* BatchNorm1d in eval mode, folded to x * scale + shift as PyTorch does */
+static bool
+lower_batchnorm(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "num_features", "eps",
+	"momentum", "affine", "track_running_stats", NULL};
+	int			nf;
+	double		eps;
+	bool		affine,
+				track;
+	const float *w = NULL,
+			   *b = NULL,
+			   *mean,
+			   *var;
+	float	   *scale,
+			   *shift;
+	const GnnTensorInfo *t = peek_tensor(ctx, la, "running_mean");
+	GnnOp	   *op;
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_int(ctx, la, "num_features", -1, &nf) ||
+		!arg_number(ctx, la, "eps", 1e-5, &eps) ||
+		!arg_bool(ctx, la, "affine", true, &affine) ||
+		!arg_bool(ctx, la, "track_running_stats", true, &track))
+		return false;
+	if (!track)
+		return spec_error(ctx, "%s without running statistics has no inference form%s",
+						  la->type, "");
+	if (nf < 0 && t && t->ndims == 1)
+		nf = (int) Min(t->shape[0], PG_INT32_MAX);
+	if (nf < 0)
+		nf = ctx->width;
+	if (nf <= 0)
+		return spec_error(ctx, "%s needs num_features%s", la->type, "");
+	if (!take_width(ctx, la, nf) ||
+		!get_tensor(ctx, la, "running_mean", false, 1, (int64[]) {nf}, &mean) ||
+		!get_tensor(ctx, la, "running_var", false, 1, (int64[]) {nf}, &var) ||
+		(affine &&
+		 (!get_tensor(ctx, la, "weight", false, 1, (int64[]) {nf}, &w) ||
+		  !get_tensor(ctx, la, "bias", false, 1, (int64[]) {nf}, &b))))
+		return false;
+
+	scale = palloc(sizeof(float) * nf);
+	shift = palloc(sizeof(float) * nf);
+	for (int c = 0; c < nf; c++)
+	{
+		float		invstd = (float) (1.0 / sqrt((double) var[c] + eps));
+
+		scale[c] = w ? w[c] * invstd : invstd;
+		shift[c] = (b ? b[c] : 0.0f) - mean[c] * scale[c];
+	}
+	ctx->cur = emit_unary(ctx, GNN_OP_AFFINE, ctx->cur, nf);
+	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+	op->scale = scale;
+	op->shift = shift;
+	return true;
+}
+
+static bool
+lower_softmax(LowerCtx *ctx, const LayerArgs *la, GnnOpKind kind)
+{
+	static const char *const keys[] = {"dim", NULL};
+	int			dim;
+
+	if (!check_keys(ctx, la, keys) ||
+		!arg_int(ctx, la, "dim", -1, &dim))
+		return false;
+	if (dim != -1 && dim != 1)
+		return spec_error(ctx, "%s must act on the feature dimension (dim -1 or 1)%s",
+						  la->type, "");
+	ctx->cur = emit_unary(ctx, kind, ctx->cur, ctx->width);
+	return true;
+}
+
+static bool
+lower_activation(LowerCtx *ctx, const LayerArgs *la, GnnAct act,
+				 const char *param, double dflt)
+{
+	const char *const keys[] = {"inplace", param ? param : "inplace", NULL};
+	double		alpha = 0;
+	const char *approx;
+
+	if (act == GNN_ACT_GELU)
+	{
+		static const char *const gelu_keys[] = {"approximate", NULL};
+
+		if (!check_keys(ctx, la, gelu_keys) ||
+			!arg_string(ctx, la, "approximate", "none", &approx))
+			return false;
+		if (strcmp(approx, "none") != 0)
+			return spec_error(ctx, "%s approximate=\"%s\" is not supported (use \"none\")",
+							  la->type, approx);
+	}
+	else if (!check_keys(ctx, la, keys) ||
+			 (param && !arg_number(ctx, la, param, dflt, &alpha)))
+		return false;
+	ctx->cur = emit_act(ctx, ctx->cur, act, (float) alpha);
+	return true;
+}
+
+/* Dropout and Identity: nothing at inference */
+static bool
+lower_identity(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"p", "inplace", NULL};
+
+	return check_keys(ctx, la, keys);
+}
+
+static bool
+lower_layer(LowerCtx *ctx, const LayerArgs *la)
+{
+	const char *t = la->type;
+	bool		dense_only = ctx->depth > 0;
+
+	if (strcmp(t, "Linear") == 0)
+		return lower_linear(ctx, la);
+	if (strcmp(t, "BatchNorm1d") == 0)
+		return lower_batchnorm(ctx, la);
+	if (strcmp(t, "ReLU") == 0)
+		return lower_activation(ctx, la, GNN_ACT_RELU, NULL, 0);
+	if (strcmp(t, "LeakyReLU") == 0)
+		return lower_activation(ctx, la, GNN_ACT_LEAKY_RELU, "negative_slope", 0.01);
+	if (strcmp(t, "ELU") == 0)
+		return lower_activation(ctx, la, GNN_ACT_ELU, "alpha", 1.0);
+	if (strcmp(t, "GELU") == 0)
+		return lower_activation(ctx, la, GNN_ACT_GELU, NULL, 0);
+	if (strcmp(t, "Sigmoid") == 0)
+		return lower_activation(ctx, la, GNN_ACT_SIGMOID, NULL, 0);
+	if (strcmp(t, "Tanh") == 0)
+		return lower_activation(ctx, la, GNN_ACT_TANH, NULL, 0);
+	if (strcmp(t, "Softmax") == 0)
+		return lower_softmax(ctx, la, GNN_OP_SOFTMAX);
+	if (strcmp(t, "LogSoftmax") == 0)
+		return lower_softmax(ctx, la, GNN_OP_LOG_SOFTMAX);
+	if (strcmp(t, "Dropout") == 0 || strcmp(t, "Identity") == 0)
+		return lower_identity(ctx, la);
+	if (!dense_only && strcmp(t, "SAGEConv") == 0)
+		return lower_sage(ctx, la);
+	if (!dense_only && strcmp(t, "GCNConv") == 0)
+		return lower_gcn(ctx, la);
+	if (!dense_only && strcmp(t, "GATConv") == 0)
+		return lower_gat(ctx, la);
+	if (strcmp(t, "GINConv") == 0)
+		return lower_gin(ctx, la);
+	if (dense_only && (strcmp(t, "SAGEConv") == 0 || strcmp(t, "GCNConv") == 0 ||
+					   strcmp(t, "GATConv") == 0))
+		return spec_error(ctx, "%s cannot be nested inside another layer%s", t, "");
+	return spec_error(ctx, "unknown layer type \"%s\"%s", t, "");
+}
+
+/*
+ * Lower an array of layers.  nn_prefix is set inside GINConv: nested layers
+ * are keyed <nn_prefix>.<position> like torch.nn.Sequential.
+ */
+static bool
+lower_layers(LowerCtx *ctx, const GnnJson *layers, const char *nn_prefix)
+{
+	char		outer[64];
+
+	strlcpy(outer, ctx->where, sizeof(outer));
+	for (int i = 0; i < layers->count; i++)
+	{
+		const GnnJson *lj = layers->items[i];
+		const GnnJson *type = gnn_json_get(lj, "type");
+		const GnnJson *prefix = gnn_json_get(lj, "prefix");
+		LayerArgs	la;
+
+		if (nn_prefix)
+			snprintf(ctx->where, sizeof(ctx->where), "%s.nn[%d]", outer, i);
+		else
+			snprintf(ctx->where, sizeof(ctx->where), "layers[%d]", i);
+		if (lj->kind != GNN_JSON_OBJECT || type == NULL ||
+			type->kind != GNN_JSON_STRING)
+			return spec_error(ctx, "each layer must be an object with a string \"type\"%s%s",
+							  "", "");
+		if (prefix && prefix->kind != GNN_JSON_STRING)
+			return spec_error(ctx, "\"prefix\" must be a string%s%s", "", "");
+		la.json = lj;
+		la.type = type->string;
+		la.prefix = prefix ? prefix->string :
+			nn_prefix ? psprintf("%s.%d", nn_prefix, i) : NULL;
+
+		if (nn_prefix == NULL)
+			gnn_begin_layer(&ctx->b, la.type, ctx->width);
+		if (!lower_layer(ctx, &la))
+			return false;
+		if (nn_prefix == NULL)
+			gnn_end_layer(&ctx->b, ctx->width);
+	}
+	return true;
+}
+
+/* Registers created before the input width was known take it now. */
+static void
+fix_input_width(GnnProgram *prog, int width)
+{
+	for (int r = 0; r < prog->nregs; r++)
+		if (prog->regs[r].width < 0)
+			prog->regs[r].width = width;
+	for (int l = 0; l < prog->nlayers; l++)
+	{
+		if (prog->layers[l].in_width < 0)
+			prog->layers[l].in_width = width;
+		if (prog->layers[l].out_width < 0)
+			prog->layers[l].out_width = width;
+	}
+}
+
+bool
+gnn_lower(const GnnJson *spec, const GnnSafetensors *st, GnnProgram **result,
+		  GnnError *err)
+{
+	LowerCtx	ctx;
+	const GnnJson *layers = gnn_json_get(spec, "layers");
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.st = st;
+	ctx.err = err;
+	ctx.width = -1;
+	strlcpy(ctx.where, "", sizeof(ctx.where));
+
+	if (spec->kind != GNN_JSON_OBJECT || layers == NULL ||
+		layers->kind != GNN_JSON_ARRAY || layers->count == 0)
+		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec must be an object with a non-empty array \"layers\"");
+	for (int i = 0; i < spec->count; i++)
+		if (strcmp(spec->keys[i], "layers") != 0 &&
+			strcmp(spec->keys[i], "description") != 0)
+			return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
+							 "model spec: unknown key \"%s\" (expected \"layers\" and optionally \"description\")",
+							 spec->keys[i]);
+
+	gnn_builder_init(&ctx.b);
+	ctx.cur = gnn_new_reg(&ctx.b, GNN_SPACE_NODE, GNN_EDGES_AS_GIVEN, -1);
+	gnn_emit(&ctx.b, GNN_OP_INPUT, ctx.cur, -1, -1);
+	ctx.b.prog->input = ctx.cur;
+
+	if (!lower_layers(&ctx, layers, NULL))
+		return false;
+	if (ctx.width < 0)
+		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec has no layer with weights, so its input width is unknown");
+	fix_input_width(ctx.b.prog, ctx.input_width);
+	gnn_program_finish(&ctx.b, ctx.cur);
+	*result = ctx.b.prog;
+	return true;
+}
+
+char *
+gnn_program_summary(const GnnProgram *prog)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int l = 0; l < prog->nlayers; l++)
+	{
+		const GnnLayerInfo *li = &prog->layers[l];
+
+		if (l > 0)
+			appendStringInfoString(&buf, ", ");
+		if (li->in_width != li->out_width)
+			appendStringInfo(&buf, "%s(%d->%d)", li->type, li->in_width,
+							 li->out_width);
+		else
+			appendStringInfoString(&buf, li->type);
+	}
+	return buf.data;
+}

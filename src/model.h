@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.h
+ *	  The model catalog and the per-backend cache of lowered models.
+ *
+ * Models live in the extension's table gnn_model_catalog (spec, weights,
+ * owner), which pg_dump dumps as extension configuration.  Only gnnjit's
+ * functions write it, as the table's owner, after checking that the
+ * caller owns the model.  Each backend keeps lowered programs in a cache
+ * keyed by name and validated by the catalog row's xmin.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GNN_MODEL_H
+#define GNN_MODEL_H
+
+#include "program.h"
+
+typedef struct GnnModel
+{
+	char	   *name;
+	MemoryContext cxt;			/* holds everything below */
+	GnnProgram *prog;
+	int			in_width;
+	int			out_width;
+	char	   *summary;
+} GnnModel;
+
+extern GnnModel *gnn_model_get(const char *name);
+
+#endif							/* GNN_MODEL_H */

@@ -1,0 +1,248 @@
+/*-------------------------------------------------------------------------
+ *
+ * program.c
+ *	  Building and describing module programs; see program.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "program.h"
+
+#include "lib/stringinfo.h"
+
+void
+gnn_builder_init(GnnProgramBuilder *b)
+{
+	GnnProgram *prog = palloc0(sizeof(GnnProgram));
+
+	b->prog = prog;
+	b->maxops = 16;
+	b->maxregs = 16;
+	b->maxlayers = 8;
+	b->layer = -1;
+	prog->ops = palloc0(sizeof(GnnOp) * b->maxops);
+	prog->regs = palloc0(sizeof(GnnReg) * b->maxregs);
+	prog->layers = palloc0(sizeof(GnnLayerInfo) * b->maxlayers);
+	prog->input = -1;
+	prog->output = -1;
+	prog->loop_fill = 1.0f;
+}
+
+int
+gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, GnnEdgeView view, int width)
+{
+	GnnProgram *prog = b->prog;
+	GnnReg	   *reg;
+
+	if (prog->nregs == b->maxregs)
+	{
+		b->maxregs *= 2;
+		prog->regs = repalloc(prog->regs, sizeof(GnnReg) * b->maxregs);
+	}
+	reg = &prog->regs[prog->nregs];
+	reg->space = space;
+	reg->view = (space == GNN_SPACE_EDGE) ? view : GNN_EDGES_AS_GIVEN;
+	reg->width = width;
+	return prog->nregs++;
+}
+
+GnnOp *
+gnn_emit(GnnProgramBuilder *b, GnnOpKind kind, int out, int a, int rb)
+{
+	GnnProgram *prog = b->prog;
+	GnnOp	   *op;
+
+	if (prog->nops == b->maxops)
+	{
+		b->maxops *= 2;
+		prog->ops = repalloc(prog->ops, sizeof(GnnOp) * b->maxops);
+	}
+	op = &prog->ops[prog->nops++];
+	memset(op, 0, sizeof(GnnOp));
+	op->kind = kind;
+	op->out = out;
+	op->a = a;
+	op->b = rb;
+	op->layer = b->layer;
+	op->heads = 1;
+	return op;
+}
+
+void
+gnn_begin_layer(GnnProgramBuilder *b, const char *type, int in_width)
+{
+	GnnProgram *prog = b->prog;
+
+	if (prog->nlayers == b->maxlayers)
+	{
+		b->maxlayers *= 2;
+		prog->layers = repalloc(prog->layers,
+								sizeof(GnnLayerInfo) * b->maxlayers);
+	}
+	b->layer = prog->nlayers++;
+	prog->layers[b->layer].type = type;
+	prog->layers[b->layer].in_width = in_width;
+	prog->layers[b->layer].out_width = in_width;
+}
+
+void
+gnn_end_layer(GnnProgramBuilder *b, int out_width)
+{
+	b->prog->layers[b->layer].out_width = out_width;
+}
+
+/*
+ * Derive the program-wide facts the executor needs from the operations:
+ * which edge views to build and whether the weight column is read.
+ */
+void
+gnn_program_finish(GnnProgramBuilder *b, int output)
+{
+	GnnProgram *prog = b->prog;
+
+	prog->output = output;
+	for (int i = 0; i < prog->nops; i++)
+	{
+		const GnnOp *op = &prog->ops[i];
+
+		switch (op->kind)
+		{
+			case GNN_OP_EDGE_WEIGHT:
+				prog->uses_weight = true;
+				/* FALLTHROUGH */
+			case GNN_OP_GATHER_SRC:
+			case GNN_OP_GATHER_DST:
+			case GNN_OP_AGGREGATE:
+			case GNN_OP_EDGE_SOFTMAX:
+				prog->uses_views[op->view] = true;
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+const char *
+gnn_op_name(GnnOpKind kind)
+{
+	switch (kind)
+	{
+		case GNN_OP_INPUT:
+			return "get_vertex";
+		case GNN_OP_EDGE_WEIGHT:
+			return "get_edge(weight)";
+		case GNN_OP_GATHER_SRC:
+			return "get_edge(src)";
+		case GNN_OP_GATHER_DST:
+			return "get_edge(dst)";
+		case GNN_OP_LINEAR:
+			return "linear";
+		case GNN_OP_ADD:
+			return "add";
+		case GNN_OP_MUL:
+			return "mul";
+		case GNN_OP_AXPY:
+			return "axpy";
+		case GNN_OP_AFFINE:
+			return "affine";
+		case GNN_OP_ACT:
+			return "activation";
+		case GNN_OP_HEAD_DOT:
+			return "head_dot";
+		case GNN_OP_HEAD_MEAN:
+			return "head_mean";
+		case GNN_OP_L2NORM:
+			return "l2norm";
+		case GNN_OP_SOFTMAX:
+			return "softmax";
+		case GNN_OP_LOG_SOFTMAX:
+			return "log_softmax";
+		case GNN_OP_AGGREGATE:
+			return "message_passing";
+		case GNN_OP_EDGE_SOFTMAX:
+			return "edge_softmax";
+	}
+	return "?";
+}
+
+const char *
+gnn_aggr_name(GnnAggr aggr)
+{
+	switch (aggr)
+	{
+		case GNN_AGGR_SUM:
+			return "sum";
+		case GNN_AGGR_MEAN:
+			return "mean";
+		case GNN_AGGR_MAX:
+			return "max";
+		case GNN_AGGR_MIN:
+			return "min";
+	}
+	return "?";
+}
+
+/*
+ * One line per operation, e.g. "r3 = linear(r1) [node x 64]", for
+ * gnn_model_program() and EXPLAIN VERBOSE.
+ */
+char *
+gnn_program_describe(const GnnProgram *prog)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < prog->nops; i++)
+	{
+		const GnnOp *op = &prog->ops[i];
+		const GnnReg *reg = &prog->regs[op->out];
+
+		if (op->layer >= 0)
+			appendStringInfo(&buf, "%d: ", op->layer);
+		appendStringInfo(&buf, "r%d = %s", op->out, gnn_op_name(op->kind));
+		if (op->kind == GNN_OP_AGGREGATE)
+			appendStringInfo(&buf, "[%s]", gnn_aggr_name(op->aggr));
+		appendStringInfoChar(&buf, '(');
+		if (op->a >= 0)
+			appendStringInfo(&buf, "r%d", op->a);
+		if (op->b >= 0)
+			appendStringInfo(&buf, ", r%d", op->b);
+		appendStringInfo(&buf, ") [%s%s x %d]\n",
+						 reg->space == GNN_SPACE_NODE ? "node" : "edge",
+						 (reg->space == GNN_SPACE_EDGE &&
+						  reg->view == GNN_EDGES_ONE_SELF_LOOP) ?
+						 "+loops" : "",
+						 reg->width);
+	}
+	return buf.data;
+}
+
+int
+gnn_program_width(const GnnProgram *prog, int reg)
+{
+	return prog->regs[reg].width;
+}
+
+/*
+ * For each register, the index of the last operation that reads it (the
+ * output register is read "after" the program: nops).  Lets the executor
+ * free intermediate tensors as early as possible.
+ */
+int *
+gnn_program_last_use(const GnnProgram *prog)
+{
+	int		   *last = palloc(sizeof(int) * prog->nregs);
+
+	for (int r = 0; r < prog->nregs; r++)
+		last[r] = -1;
+	for (int i = 0; i < prog->nops; i++)
+	{
+		const GnnOp *op = &prog->ops[i];
+
+		if (op->a >= 0)
+			last[op->a] = i;
+		if (op->b >= 0)
+			last[op->b] = i;
+	}
+	last[prog->output] = prog->nops;
+	return last;
+}
