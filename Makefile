@@ -22,7 +22,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -O3
 
-REGRESS = layers errors privileges cora
+REGRESS = layers errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 PG_CONFIG ?= pg_config

@@ -1,0 +1,37 @@
+--
+-- Cora with the bundled model (tools/train_cora.py): the test-split accuracy
+-- equals what training reported, and every output matches the float64
+-- reference (tools/pyg_ref.py) within 1e-5 * max(|expected|, 1).
+--
+CREATE TABLE cora_nodes (id bigint PRIMARY KEY, label int, split text, features real[]);
+CREATE TABLE cora_edges (src bigint, dst bigint);
+\copy cora_nodes FROM PROGRAM 'zcat data/cora/nodes.csv.gz' CSV HEADER
+\copy cora_edges FROM PROGRAM 'zcat data/cora/edges.csv.gz' CSV HEADER
+SELECT count(*) AS nodes, count(*) FILTER (WHERE split = 'test') AS test FROM cora_nodes;
+SELECT count(*) AS edges FROM cora_edges;
+
+\set spec `cat data/cora/model.json`
+\set weights `base64 -w0 data/cora/model.safetensors`
+SELECT gnn_create_model('cora', :'spec', decode(:'weights', 'base64'));
+SELECT name, input_width, output_width, layers FROM gnn_models WHERE name = 'cora';
+
+CREATE TABLE cora_out AS SELECT * FROM gnn_infer('cora', 'cora_edges', 'cora_nodes');
+
+-- accuracy: argmax (first maximum, as torch.argmax) against the labels
+\set reported `head -n 1 data/cora/accuracy.txt`
+SELECT round(avg((p.class = n.label)::int), 3) AS test_accuracy,
+       round(avg((p.class = n.label)::int), 3) = :'reported'::numeric AS as_reported
+FROM cora_nodes n
+JOIN (SELECT node_id,
+             (SELECT i - 1 FROM unnest(embedding) WITH ORDINALITY AS u(v, i)
+              ORDER BY v DESC, i LIMIT 1) AS class
+      FROM cora_out) AS p ON p.node_id = n.id
+WHERE n.split = 'test';
+
+-- every output against the reference
+CREATE TABLE cora_expected (id bigint, embedding real[]);
+\copy cora_expected FROM PROGRAM 'zcat data/cora/expected.csv.gz' CSV HEADER
+SELECT count(*) AS compared,
+       bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1)) AS within_tolerance
+FROM cora_out o JOIN cora_expected e ON e.id = o.node_id,
+     unnest(o.embedding, e.embedding) AS u(a, b);
