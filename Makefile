@@ -25,6 +25,9 @@ PG_CFLAGS = -O3
 REGRESS = layers errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
+# rebuild objects when the headers they include change
+override autodepend = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

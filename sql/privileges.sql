@@ -2,20 +2,20 @@
 -- Privileges: reads run as the caller (table and column SELECT, row-level
 -- security applied), models are owned, server files are for the privileged.
 --
-CREATE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE stmt;
   RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
-CREATE FUNCTION f32le(v real[]) RETURNS bytea LANGUAGE sql AS $$
+CREATE OR REPLACE FUNCTION f32le(v real[]) RETURNS bytea LANGUAGE sql AS $$
   SELECT coalesce(string_agg(
            set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea,
              0, get_byte(b, 3)), 1, get_byte(b, 2)), 2, get_byte(b, 1)), 3, get_byte(b, 0)),
            '' ORDER BY o), '')
   FROM unnest(v) WITH ORDINALITY AS u(x, o), float4send(x) AS b $$;
-CREATE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
+CREATE OR REPLACE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
   SELECT decode(string_agg(lpad(to_hex((octet_length(convert_to(header, 'UTF8'))::bigint >> (8 * i)) & 255), 2, '0'), '' ORDER BY i), 'hex')
          || convert_to(header, 'UTF8') || data
   FROM generate_series(0, 7) AS i $$;
@@ -40,7 +40,7 @@ INSERT INTO pe VALUES (1, 2), (2, 3), (1, 3), (3, 1);
 SET ROLE regress_gnn_alice;
 SELECT gnn_create_model('alice_model', spec, weights) FROM pw;
 RESET ROLE;
-SELECT name, owner FROM gnn_models;
+SELECT name, owner FROM gnn_models WHERE owner = 'regress_gnn_alice'::regrole;
 
 -- the catalog table itself is not for users
 SET ROLE regress_gnn_bob;

@@ -15,7 +15,6 @@
 #include "portability/instr_time.h"
 
 #include "exec.h"
-#include "gemm.h"
 #include "kernels.h"
 
 /* Target nodes per chunk between interrupt checks */
@@ -92,135 +91,37 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, GnnGraph *g,
 	ex->regs = palloc0(sizeof(float *) * prog->nregs);
 	ex->rows = palloc0(sizeof(int64) * prog->nregs);
 	ex->last_use = gnn_program_last_use(prog);
+	ex->kops = palloc(sizeof(GnnKernelOp) * Max(prog->nops, 1));
+	for (int i = 0; i < prog->nops; i++)
+		gnn_kernel_op_init(&ex->kops[i], prog, &prog->ops[i]);
 	ex->stats.nlayers = prog->nlayers;
 	ex->stats.layer_ms = palloc0(sizeof(double) * Max(prog->nlayers, 1));
 }
 
+/* Point the kernel environment at the graph's edge views */
 static void
-edges_of(const GnnGraph *g, GnnEdgeView view, GnnEdges *edges)
+env_init(GnnExec *ex)
 {
-	edges->rowptr = g->views[view].rowptr;
-	edges->src = g->views[view].src;
-}
-
-/* Edge weights of the in-edges of nodes [lo, hi) */
-static void
-exec_edge_weight(GnnExec *ex, const GnnOp *op, int64 lo, int64 hi)
-{
-	const GnnCsr *csr = &ex->g->views[op->view];
-	float	   *y = ex->regs[op->out];
-
-	for (int64 e = csr->rowptr[lo]; e < csr->rowptr[hi]; e++)
-		y[e] = csr->weight ? csr->weight[e] : 1.0f;
-	if (op->view == GNN_EDGES_ONE_SELF_LOOP)
-		for (int64 i = lo; i < hi; i++)
-			if (csr->fill_loop[i])
-				y[csr->rowptr[i + 1] - 1] = op->alpha;
-}
-
-/*
- * Row range [first, first + n) of op's output for target nodes [lo, hi):
- * the nodes themselves, or their in-edges.
- */
-static void
-out_range(GnnExec *ex, const GnnOp *op, int64 lo, int64 hi, int64 *first,
-		  int64 *n)
-{
-	const GnnReg *r = &ex->prog->regs[op->out];
-
-	if (r->space == GNN_SPACE_NODE)
+	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
 	{
-		*first = lo;
-		*n = hi - lo;
-	}
-	else
-	{
-		const int64 *rowptr = ex->g->views[r->view].rowptr;
+		const GnnCsr *csr = &ex->g->views[v];
 
-		*first = rowptr[lo];
-		*n = rowptr[hi] - rowptr[lo];
+		ex->env.rowptr[v] = csr->rowptr;
+		ex->env.src[v] = csr->src;
+		ex->env.weight[v] = csr->weight;
+		ex->env.fill_loop[v] = csr->fill_loop;
 	}
+	ex->env.regs = ex->regs;
 }
 
-/* Run one operation for the target nodes [lo, hi) */
+/* Run operation opno for the target nodes [lo, hi) */
 void
 gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi)
 {
-	const GnnOp *op = &ex->prog->ops[opno];
-	const GnnGraph *g = ex->g;
-	int			w = ex->prog->regs[op->out].width;
-	int			wa = op->a >= 0 ? ex->prog->regs[op->a].width : 0;
-	float	   *y = ex->regs[op->out];
-	const float *a = op->a >= 0 ? ex->regs[op->a] : NULL;
-	const float *b = op->b >= 0 ? ex->regs[op->b] : NULL;
-	int64		first,
-				n;
-	GnnEdges	edges;
-
-	out_range(ex, op, lo, hi, &first, &n);
-	edges_of(g, op->view, &edges);
-
-	switch (op->kind)
-	{
-		case GNN_OP_INPUT:
-			break;
-		case GNN_OP_EDGE_WEIGHT:
-			exec_edge_weight(ex, op, lo, hi);
-			break;
-		case GNN_OP_GATHER_SRC:
-			gnn_k_gather(y + first * w, a, edges.src + first, n, w);
-			break;
-		case GNN_OP_GATHER_DST:
-			gnn_k_gather_dst(y, a, &edges, lo, hi, w);
-			break;
-		case GNN_OP_LINEAR:
-			gnn_gemm_nt(a + first * wa, n, wa, wa, op->weight, w, op->bias,
-						y + first * w, w);
-			break;
-		case GNN_OP_ADD:
-			gnn_k_add(y + first * w, a + first * w, b + first * w, n * w);
-			break;
-		case GNN_OP_MUL:
-			gnn_k_mul_heads(y + first * w, a + first * w,
-							b + first * ex->prog->regs[op->b].width, n, w,
-							ex->prog->regs[op->b].width);
-			break;
-		case GNN_OP_AXPY:
-			gnn_k_axpy(y + first * w, op->alpha, a + first * w, b + first * w,
-					   n * w);
-			break;
-		case GNN_OP_AFFINE:
-			gnn_k_affine(y + first * w, a + first * w, op->scale, op->shift,
-						 n, w);
-			break;
-		case GNN_OP_ACT:
-			gnn_k_act(y + first * w, a + first * w, n * w, op->act, op->alpha);
-			break;
-		case GNN_OP_HEAD_DOT:
-			gnn_k_head_dot(y + first * w, a + first * wa, op->weight, n, wa,
-						   op->heads);
-			break;
-		case GNN_OP_HEAD_MEAN:
-			gnn_k_head_mean(y + first * w, a + first * wa, n, wa, op->heads);
-			break;
-		case GNN_OP_L2NORM:
-			gnn_k_l2norm(y + first * w, a + first * w, n, w);
-			break;
-		case GNN_OP_SOFTMAX:
-		case GNN_OP_LOG_SOFTMAX:
-			gnn_k_softmax(y + first * w, a + first * w, n, w,
-						  op->kind == GNN_OP_LOG_SOFTMAX);
-			break;
-		case GNN_OP_AGGREGATE:
-			gnn_k_aggregate(y, a,
-							ex->prog->regs[op->a].space == GNN_SPACE_EDGE,
-							b, b ? ex->prog->regs[op->b].width : 0,
-							&edges, lo, hi, w, op->aggr);
-			break;
-		case GNN_OP_EDGE_SOFTMAX:
-			gnn_k_edge_softmax(y, a, &edges, lo, hi, w);
-			break;
-	}
+	if (ex->fns && ex->fns[opno])
+		ex->fns[opno] (&ex->env, lo, hi);
+	else
+		gnn_run_op(&ex->env, &ex->kops[opno], lo, hi);
 }
 
 static void
@@ -261,6 +162,7 @@ gnn_exec_run(GnnExec *ex)
 	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
 		if (prog->uses_views[v])
 			gnn_graph_build_view(g, v);
+	env_init(ex);
 
 	for (int i = 0; i < prog->nops; i++)
 	{

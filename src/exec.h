@@ -16,6 +16,7 @@
 #define GNN_EXEC_H
 
 #include "graph.h"
+#include "kernels.h"
 #include "program.h"
 
 typedef struct GnnExecStats
@@ -33,6 +34,9 @@ typedef struct GnnExec
 	float	  **regs;			/* register data, NULL when not live */
 	int64	   *rows;			/* rows of each register */
 	int		   *last_use;
+	GnnKernelOp *kops;			/* per operation */
+	GnnKernelFn *fns;			/* compiled operations, or NULL */
+	GnnKernelEnv env;
 	GnnExecStats stats;
 } GnnExec;
 

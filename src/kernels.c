@@ -16,6 +16,7 @@
 
 #include <math.h>
 
+#include "gemm.h"
 #include "kernels.h"
 
 /* ---------- transform ---------- */
@@ -43,7 +44,7 @@ act_one(float x, GnnAct act, float alpha)
 	return x;
 }
 
-void
+static inline void
 gnn_k_act(float *y, const float *a, int64 n, GnnAct act, float alpha)
 {
 	if (act == GNN_ACT_RELU)
@@ -56,14 +57,14 @@ gnn_k_act(float *y, const float *a, int64 n, GnnAct act, float alpha)
 		y[i] = act_one(a[i], act, alpha);
 }
 
-void
+static inline void
 gnn_k_add(float *y, const float *a, const float *b, int64 n)
 {
 	for (int64 i = 0; i < n; i++)
 		y[i] = a[i] + b[i];
 }
 
-void
+static inline void
 gnn_k_axpy(float *y, float alpha, const float *a, const float *b, int64 n)
 {
 	for (int64 i = 0; i < n; i++)
@@ -71,7 +72,7 @@ gnn_k_axpy(float *y, float alpha, const float *a, const float *b, int64 n)
 }
 
 /* y = a * b, where b has "heads" columns each scaling width/heads of a's */
-void
+static inline void
 gnn_k_mul_heads(float *y, const float *a, const float *b, int64 rows,
 				int width, int heads)
 {
@@ -90,7 +91,7 @@ gnn_k_mul_heads(float *y, const float *a, const float *b, int64 rows,
 }
 
 /* y = a * scale + shift per column; scale may be NULL (1) */
-void
+static inline void
 gnn_k_affine(float *y, const float *a, const float *scale, const float *shift,
 			 int64 rows, int width)
 {
@@ -108,7 +109,7 @@ gnn_k_affine(float *y, const float *a, const float *scale, const float *shift,
 	}
 }
 
-void
+static inline void
 gnn_k_head_dot(float *y, const float *a, const float *att, int64 rows,
 			   int width, int heads)
 {
@@ -127,7 +128,7 @@ gnn_k_head_dot(float *y, const float *a, const float *att, int64 rows,
 		}
 }
 
-void
+static inline void
 gnn_k_head_mean(float *y, const float *a, int64 rows, int width, int heads)
 {
 	int			c = width / heads;
@@ -144,7 +145,7 @@ gnn_k_head_mean(float *y, const float *a, int64 rows, int width, int heads)
 }
 
 /* F.normalize(p=2): x / max(||x||, 1e-12) */
-void
+static inline void
 gnn_k_l2norm(float *y, const float *a, int64 rows, int width)
 {
 	for (int64 r = 0; r < rows; r++)
@@ -162,7 +163,7 @@ gnn_k_l2norm(float *y, const float *a, int64 rows, int width)
 }
 
 /* Softmax or log-softmax of each row, max-subtracted as PyTorch does */
-void
+static inline void
 gnn_k_softmax(float *y, const float *a, int64 rows, int width, bool log)
 {
 	for (int64 r = 0; r < rows; r++)
@@ -192,7 +193,7 @@ gnn_k_softmax(float *y, const float *a, int64 rows, int width, bool log)
 /* ---------- get_edge ---------- */
 
 /* y[e] = a[index[e]] for rows edges */
-void
+static inline void
 gnn_k_gather(float *y, const float *a, const int32 *index, int64 rows,
 			 int width)
 {
@@ -202,12 +203,12 @@ gnn_k_gather(float *y, const float *a, const int32 *index, int64 rows,
 }
 
 /* y[e] = a[i] for every edge e into node i, lo <= i < hi */
-void
-gnn_k_gather_dst(float *y, const float *a, const GnnEdges *edges, int64 lo,
+static inline void
+gnn_k_gather_dst(float *y, const float *a, const int64 *rowptr, int64 lo,
 				 int64 hi, int width)
 {
 	for (int64 i = lo; i < hi; i++)
-		for (int64 e = edges->rowptr[i]; e < edges->rowptr[i + 1]; e++)
+		for (int64 e = rowptr[i]; e < rowptr[i + 1]; e++)
 			memcpy(y + e * width, a + i * width, sizeof(float) * width);
 }
 
@@ -249,10 +250,10 @@ acc_extreme(float *acc, const float *m, float c, int n, bool first, bool max)
  * coef may be NULL (1), one value per edge, or one per head, scaling
  * width/coef_width consecutive columns each.  y points to row 0.
  */
-void
+static inline void
 gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
-				const float *coef, int coef_width, const GnnEdges *edges,
-				int64 lo, int64 hi, int width, GnnAggr aggr)
+				const float *coef, int coef_width, const int64 *rowptr,
+				const int32 *src, int64 lo, int64 hi, int width, GnnAggr aggr)
 {
 	int			heads = coef ? coef_width : 1;
 	int			c = width / heads;
@@ -260,13 +261,13 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
 	for (int64 i = lo; i < hi; i++)
 	{
 		float	   *acc = y + i * width;
-		int64		begin = edges->rowptr[i];
-		int64		end = edges->rowptr[i + 1];
+		int64		begin = rowptr[i];
+		int64		end = rowptr[i + 1];
 
 		memset(acc, 0, sizeof(float) * width);
 		for (int64 e = begin; e < end; e++)
 		{
-			const float *m = msg + (msg_on_edges ? e : (int64) edges->src[e]) * width;
+			const float *m = msg + (msg_on_edges ? e : (int64) src[e]) * width;
 
 			for (int h = 0; h < heads; h++)
 			{
@@ -298,14 +299,14 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
  * Softmax of each column of a over the in-edges of each node, as PyG's
  * utils.softmax: exp(a - max) / (sum + 1e-16).
  */
-void
-gnn_k_edge_softmax(float *y, const float *a, const GnnEdges *edges, int64 lo,
+static inline void
+gnn_k_edge_softmax(float *y, const float *a, const int64 *rowptr, int64 lo,
 				   int64 hi, int width)
 {
 	for (int64 i = lo; i < hi; i++)
 	{
-		int64		begin = edges->rowptr[i];
-		int64		end = edges->rowptr[i + 1];
+		int64		begin = rowptr[i];
+		int64		end = rowptr[i + 1];
 
 		for (int h = 0; h < width; h++)
 		{
@@ -329,5 +330,127 @@ gnn_k_edge_softmax(float *y, const float *a, const GnnEdges *edges, int64 lo,
 			for (int64 e = begin; e < end; e++)
 				y[e * width + h] /= s;
 		}
+	}
+}
+
+/* ---------- one operation ---------- */
+
+/* The kernel-level description of op, with its registers' shapes */
+void
+gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog, const GnnOp *op)
+{
+	memset(kop, 0, sizeof(GnnKernelOp));
+	kop->kind = op->kind;
+	kop->out = op->out;
+	kop->a = op->a;
+	kop->b = op->b;
+	/* an edge output's rows are the edges of its register's view */
+	kop->view = prog->regs[op->out].space == GNN_SPACE_EDGE ?
+		prog->regs[op->out].view : op->view;
+	kop->w = prog->regs[op->out].width;
+	kop->wa = op->a >= 0 ? prog->regs[op->a].width : 0;
+	kop->wb = op->b >= 0 ? prog->regs[op->b].width : 0;
+	kop->out_on_edges = prog->regs[op->out].space == GNN_SPACE_EDGE;
+	kop->a_on_edges = op->a >= 0 && prog->regs[op->a].space == GNN_SPACE_EDGE;
+	kop->heads = op->heads;
+	kop->aggr = op->aggr;
+	kop->act = op->act;
+	kop->alpha = op->alpha;
+	kop->weight = op->weight;
+	kop->bias = op->bias;
+	kop->scale = op->scale;
+	kop->shift = op->shift;
+}
+
+/* Edge weights of the in-edges of nodes [lo, hi) */
+static inline void
+edge_weight(float *y, const GnnKernelEnv *env, const GnnKernelOp *op,
+			int64 lo, int64 hi)
+{
+	const int64 *rowptr = env->rowptr[op->view];
+	const float *weight = env->weight[op->view];
+
+	for (int64 e = rowptr[lo]; e < rowptr[hi]; e++)
+		y[e] = weight ? weight[e] : 1.0f;
+	if (op->view == GNN_EDGES_ONE_SELF_LOOP)
+		for (int64 i = lo; i < hi; i++)
+			if (env->fill_loop[op->view][i])
+				y[rowptr[i + 1] - 1] = op->alpha;
+}
+
+/*
+ * Run op for the target nodes [lo, hi): node outputs are those rows, edge
+ * outputs the rows of those nodes' in-edges (contiguous in the CSR).
+ */
+void
+gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
+{
+	const int64 *rowptr = env->rowptr[op->view];
+	const int32 *src = env->src[op->view];
+	int			w = op->w;
+	int			wa = op->wa;
+	float	   *y = env->regs[op->out];
+	const float *a = op->a >= 0 ? env->regs[op->a] : NULL;
+	const float *b = op->b >= 0 ? env->regs[op->b] : NULL;
+	int64		first = op->out_on_edges ? rowptr[lo] : lo;
+	int64		n = op->out_on_edges ? rowptr[hi] - rowptr[lo] : hi - lo;
+
+	switch ((GnnOpKind) op->kind)
+	{
+		case GNN_OP_INPUT:
+			break;
+		case GNN_OP_EDGE_WEIGHT:
+			edge_weight(y, env, op, lo, hi);
+			break;
+		case GNN_OP_GATHER_SRC:
+			gnn_k_gather(y + first * w, a, src + first, n, w);
+			break;
+		case GNN_OP_GATHER_DST:
+			gnn_k_gather_dst(y, a, rowptr, lo, hi, w);
+			break;
+		case GNN_OP_LINEAR:
+			gnn_gemm_nt(a + first * wa, n, wa, wa, op->weight, w, op->bias,
+						y + first * w, w);
+			break;
+		case GNN_OP_ADD:
+			gnn_k_add(y + first * w, a + first * w, b + first * w, n * w);
+			break;
+		case GNN_OP_MUL:
+			gnn_k_mul_heads(y + first * w, a + first * w, b + first * op->wb,
+							n, w, op->wb);
+			break;
+		case GNN_OP_AXPY:
+			gnn_k_axpy(y + first * w, op->alpha, a + first * w, b + first * w,
+					   n * w);
+			break;
+		case GNN_OP_AFFINE:
+			gnn_k_affine(y + first * w, a + first * w, op->scale, op->shift,
+						 n, w);
+			break;
+		case GNN_OP_ACT:
+			gnn_k_act(y + first * w, a + first * w, n * w, op->act, op->alpha);
+			break;
+		case GNN_OP_HEAD_DOT:
+			gnn_k_head_dot(y + first * w, a + first * wa, op->weight, n, wa,
+						   op->heads);
+			break;
+		case GNN_OP_HEAD_MEAN:
+			gnn_k_head_mean(y + first * w, a + first * wa, n, wa, op->heads);
+			break;
+		case GNN_OP_L2NORM:
+			gnn_k_l2norm(y + first * w, a + first * w, n, w);
+			break;
+		case GNN_OP_SOFTMAX:
+		case GNN_OP_LOG_SOFTMAX:
+			gnn_k_softmax(y + first * w, a + first * w, n, w,
+						  op->kind == GNN_OP_LOG_SOFTMAX);
+			break;
+		case GNN_OP_AGGREGATE:
+			gnn_k_aggregate(y, a, op->a_on_edges, b, op->wb, rowptr, src,
+							lo, hi, w, op->aggr);
+			break;
+		case GNN_OP_EDGE_SOFTMAX:
+			gnn_k_edge_softmax(y, a, rowptr, lo, hi, w);
+			break;
 	}
 }

@@ -3,10 +3,12 @@
  * kernels.h
  *	  Portable kernels of the transform and message_passing modules.
  *
- * Each kernel works on a range of rows and is free of PostgreSQL calls, so
- * that the executor can split work for interrupts and parallel workers.
- * Matrices are dense, row-major float32.  The dense matrix product lives
- * in gemm.h.
+ * gnn_run_op() runs one operation of a module program for a range of
+ * target nodes.  It is free of PostgreSQL calls, so that the executor can
+ * split work for interrupts and parallel workers, and it is the template
+ * the JIT specialises: the portable executor and the compiled code run the
+ * same source.  Matrices are dense, row-major float32; the dense matrix
+ * product lives in gemm.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,40 +17,51 @@
 
 #include "program.h"
 
-/* In-edges of the target nodes, as the message-passing kernels see them */
-typedef struct GnnEdges
+/*
+ * One operation with everything its kernel needs to know, in one flat
+ * struct without padding tricks: the JIT specialises gnn_run_op() on a
+ * constant copy of it (the struct's bytes become an LLVM constant), so
+ * widths, aggregation, activation and weight addresses all fold into the
+ * generated code.
+ */
+typedef struct GnnKernelOp
 {
-	const int64 *rowptr;
-	const int32 *src;
-} GnnEdges;
+	int32		kind;			/* GnnOpKind */
+	int32		out;			/* registers */
+	int32		a;
+	int32		b;
+	int32		view;			/* GnnEdgeView */
+	int32		w;				/* widths of out, a, b */
+	int32		wa;
+	int32		wb;
+	int32		out_on_edges;	/* spaces of out and a (0 node, 1 edge) */
+	int32		a_on_edges;
+	int32		heads;
+	int32		aggr;			/* GnnAggr */
+	int32		act;			/* GnnAct */
+	float		alpha;
+	const float *weight;
+	const float *bias;
+	const float *scale;
+	const float *shift;
+} GnnKernelOp;
 
-extern void gnn_k_act(float *y, const float *a, int64 n, GnnAct act,
-					  float alpha);
-extern void gnn_k_add(float *y, const float *a, const float *b, int64 n);
-extern void gnn_k_axpy(float *y, float alpha, const float *a, const float *b,
-					   int64 n);
-extern void gnn_k_mul_heads(float *y, const float *a, const float *b,
-							int64 rows, int width, int heads);
-extern void gnn_k_affine(float *y, const float *a, const float *scale,
-						 const float *shift, int64 rows, int width);
-extern void gnn_k_head_dot(float *y, const float *a, const float *att,
-						   int64 rows, int width, int heads);
-extern void gnn_k_head_mean(float *y, const float *a, int64 rows, int width,
-							int heads);
-extern void gnn_k_l2norm(float *y, const float *a, int64 rows, int width);
-extern void gnn_k_softmax(float *y, const float *a, int64 rows, int width,
-						  bool log);
+/* The data of one run: register arrays and the graph's edge views */
+typedef struct GnnKernelEnv
+{
+	float	  **regs;
+	const int64 *rowptr[GNN_NUM_EDGE_VIEWS];
+	const int32 *src[GNN_NUM_EDGE_VIEWS];
+	const float *weight[GNN_NUM_EDGE_VIEWS];
+	const bool *fill_loop[GNN_NUM_EDGE_VIEWS];
+} GnnKernelEnv;
 
-extern void gnn_k_gather(float *y, const float *a, const int32 *index,
-						 int64 rows, int width);
-extern void gnn_k_gather_dst(float *y, const float *a, const GnnEdges *edges,
-							 int64 lo, int64 hi, int width);
-extern void gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
-							const float *coef, int coef_width,
-							const GnnEdges *edges, int64 lo, int64 hi,
-							int width, GnnAggr aggr);
-extern void gnn_k_edge_softmax(float *y, const float *a,
-							   const GnnEdges *edges, int64 lo, int64 hi,
-							   int width);
+/* Compiled form of one operation: run it for target nodes [lo, hi) */
+typedef void (*GnnKernelFn) (const GnnKernelEnv *env, int64 lo, int64 hi);
+
+extern void gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog,
+							   const GnnOp *op);
+extern void gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op,
+					   int64 lo, int64 hi);
 
 #endif							/* GNN_KERNELS_H */
