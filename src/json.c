@@ -495,7 +495,8 @@ json_scalar(void *arg, char *token, JsonTokenType tokentype)
 			/* underflow to zero or a subnormal is fine; overflow is not */
 			if (errno == ERANGE && isinf(node->number))
 			{
-				json_fail(state, "number %s is out of range", token);
+				json_fail(state, "number %.40s%s is out of range", token,
+						  strlen(token) > 40 ? "..." : "");
 				return;
 			}
 			break;

@@ -20,8 +20,11 @@
 #include "json.h"
 #include "safetensors.h"
 
-/* the reference implementation's limit; real headers are far smaller */
-#define GNN_ST_MAX_HEADER	(100 * 1024 * 1024)
+/*
+ * Real headers are kilobytes to a few megabytes; the JSON tree takes up to
+ * about 55 times the text, so this bounds the memory a hostile header costs.
+ */
+#define GNN_ST_MAX_HEADER	(16 * 1024 * 1024)
 
 #define GNN_ST_METADATA		"__metadata__"
 

@@ -47,7 +47,9 @@ typedef struct GnnSafetensors
 
 /*
  * Parse and validate a whole file held in buf[0..len).  The result points
- * into buf, which must outlive it.
+ * into buf, which must outlive it, and tensor names point into the parsed
+ * header, palloc'd in the current memory context.  Headers over 100 MB,
+ * unknown dtypes and tensors sharing bytes are rejected.
  */
 extern bool gnn_st_parse(const char *buf, size_t len, GnnSafetensors **result,
 						 GnnError *err);

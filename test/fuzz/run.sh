@@ -1,0 +1,94 @@
+#!/bin/sh
+#
+# Build the libFuzzer harnesses and run each for a while.
+#
+#   test/fuzz/run.sh [seconds] [harness ...]
+#
+# seconds defaults to 60 per harness; harnesses default to all of them.
+# Inputs found to add coverage are kept in test/fuzz/build/corpus/<harness>,
+# crashes in test/fuzz/build/artifacts.  Exits non-zero if any harness
+# crashes, leaks, or trips a sanitizer.  CC and PG_CONFIG may be overridden;
+# FUZZ_ARGS adds libFuzzer options, e.g. FUZZ_ARGS=-max_len=65536.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out="$here/build"
+
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+harnesses=${*:-"fuzz_json fuzz_safetensors"}
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+CC=${CC:-clang-14}
+
+incdir=$("$PG_CONFIG" --includedir)
+incserver=$("$PG_CONFIG" --includedir-server)
+
+# Debian and some others keep the static libraries in pkglibdir.
+pglibs=
+for dir in "$("$PG_CONFIG" --libdir)" "$("$PG_CONFIG" --pkglibdir)"; do
+	if [ -f "$dir/libpgcommon.a" ] && [ -f "$dir/libpgport.a" ]; then
+		pglibs="$dir/libpgcommon.a $dir/libpgport.a"
+		break
+	fi
+done
+if [ -z "$pglibs" ]; then
+	echo "libpgcommon.a and libpgport.a not found under $PG_CONFIG --libdir or --pkglibdir" >&2
+	exit 1
+fi
+
+# -Wno-ignored-attributes: PostgreSQL's headers use gnu_printf, which clang
+# does not know.
+cflags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+	-fno-sanitize-recover=all -DFRONTEND -Wall -Wno-ignored-attributes
+	-I$here -I$top/src -I$incserver -I$incdir"
+
+mkdir -p "$out/artifacts"
+status=0
+
+for h in $harnesses; do
+	case $h in
+		fuzz_json) dict="$here/json.dict" ;;
+		fuzz_safetensors) dict="$here/safetensors.dict" ;;
+		*) echo "unknown harness $h" >&2; exit 2 ;;
+	esac
+
+	echo "== $h: building"
+	# shellcheck disable=SC2086
+	if ! $CC $cflags -o "$out/$h" "$here/$h.c" "$here/fuzz_alloc.c" \
+		"$top/src/gnnerror.c" "$top/src/json.c" "$top/src/safetensors.c" \
+		$pglibs -lm; then
+		echo "== $h: build failed"
+		status=1
+		continue
+	fi
+
+	echo "== $h: fuzzing for ${secs}s"
+	mkdir -p "$out/corpus/$h"
+	log="$out/$h.log"
+	# shellcheck disable=SC2086
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+		"$out/$h" -max_total_time="$secs" -print_final_stats=1 \
+		-timeout=10 -dict="$dict" ${FUZZ_ARGS:-} \
+		-artifact_prefix="$out/artifacts/$h-" \
+		"$out/corpus/$h" "$here/corpus/$h" >"$log" 2>&1
+	rc=$?
+
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+	ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
+	corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
+	echo "== $h: ${execs:-?} executions, coverage ${cov:-?} edges, ${ft:-?} features, corpus ${corp:-?} inputs"
+
+	if [ $rc -ne 0 ]; then
+		echo "== $h: FAILED (exit $rc); log: $log"
+		grep -E 'ERROR|SUMMARY|invariant|runtime error|leak' "$log" | head -n 20
+		status=1
+	fi
+done
+
+exit $status
