@@ -17,12 +17,14 @@ OBJS = \
 	src/kernels.o \
 	src/gemm.o \
 	src/exec.o \
-	src/infer.o
+	src/infer.o \
+	src/stats.o \
+	jit/codegen.o
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
 PG_CFLAGS = -O3
 
-REGRESS = layers errors privileges limits cora
+REGRESS = layers jit errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change
@@ -31,3 +33,7 @@ override autodepend = yes
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# the JIT (jit/) uses LLVM's C API, the LLVM PostgreSQL's llvmjit is built with
+override CPPFLAGS += -I$(shell $(LLVM_CONFIG) --includedir)
+SHLIB_LINK += -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-$(shell $(LLVM_CONFIG) --version | cut -d. -f1)

@@ -53,3 +53,18 @@ CREATE FUNCTION @extschema@.gnn_infer(
 RETURNS TABLE (node_id bigint, embedding real[])
 AS 'MODULE_PATHNAME', 'gnn_infer'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000;
+
+CREATE FUNCTION @extschema@.gnn_jit_stats(
+    OUT available boolean,
+    OUT compiles bigint,
+    OUT functions bigint,
+    OUT cache_hits bigint,
+    OUT generate_ms double precision,
+    OUT emit_ms double precision)
+AS 'MODULE_PATHNAME', 'gnn_jit_stats'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_last_inference()
+RETURNS TABLE (layer integer, type text, ms double precision, jit boolean)
+AS 'MODULE_PATHNAME', 'gnn_last_inference'
+LANGUAGE C STRICT VOLATILE;

@@ -80,9 +80,34 @@ gnn_exec_estimate(const GnnProgram *prog, const GnnGraph *g)
 	return peak + view_bytes(prog, g);
 }
 
+/*
+ * Estimated floating-point operations of running prog on g: the cost that
+ * gnnjit.jit_above_cost is compared with.
+ */
+double
+gnn_exec_cost(const GnnProgram *prog, const GnnGraph *g)
+{
+	double		cost = 0;
+
+	for (int i = 0; i < prog->nops; i++)
+	{
+		const GnnOp *op = &prog->ops[i];
+		double		rows = (double) reg_rows(prog, g, op->out);
+		double		w = prog->regs[op->out].width;
+
+		if (op->kind == GNN_OP_LINEAR)
+			cost += 2.0 * rows * w * prog->regs[op->a].width;
+		else if (op->kind == GNN_OP_AGGREGATE)
+			cost += (double) gnn_graph_view_edges(g, op->view) * w;
+		else
+			cost += rows * w;
+	}
+	return cost;
+}
+
 void
-gnn_exec_init(GnnExec *ex, const GnnProgram *prog, GnnGraph *g,
-			  GnnMemory *mem)
+gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
+			  GnnGraph *g, GnnMemory *mem)
 {
 	memset(ex, 0, sizeof(GnnExec));
 	ex->prog = prog;
@@ -91,9 +116,7 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, GnnGraph *g,
 	ex->regs = palloc0(sizeof(float *) * prog->nregs);
 	ex->rows = palloc0(sizeof(int64) * prog->nregs);
 	ex->last_use = gnn_program_last_use(prog);
-	ex->kops = palloc(sizeof(GnnKernelOp) * Max(prog->nops, 1));
-	for (int i = 0; i < prog->nops; i++)
-		gnn_kernel_op_init(&ex->kops[i], prog, &prog->ops[i]);
+	ex->kops = kops;
 	ex->stats.nlayers = prog->nlayers;
 	ex->stats.layer_ms = palloc0(sizeof(double) * Max(prog->nlayers, 1));
 }

@@ -34,15 +34,17 @@ typedef struct GnnExec
 	float	  **regs;			/* register data, NULL when not live */
 	int64	   *rows;			/* rows of each register */
 	int		   *last_use;
-	GnnKernelOp *kops;			/* per operation */
+	const GnnKernelOp *kops;	/* per operation */
 	GnnKernelFn *fns;			/* compiled operations, or NULL */
+	bool		jit;			/* fns came from the JIT */
 	GnnKernelEnv env;
 	GnnExecStats stats;
 } GnnExec;
 
 extern int64 gnn_exec_estimate(const GnnProgram *prog, const GnnGraph *g);
-extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog, GnnGraph *g,
-						  GnnMemory *mem);
+extern double gnn_exec_cost(const GnnProgram *prog, const GnnGraph *g);
+extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog,
+						  const GnnKernelOp *kops, GnnGraph *g, GnnMemory *mem);
 extern void gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi);
 extern float *gnn_exec_run(GnnExec *ex);
 

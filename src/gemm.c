@@ -23,9 +23,10 @@
  * Each element of Y is a sum over p in index order, one rounding per
  * multiply-add (fused where the CPU has FMA): the result is within ordinary
  * float32 rounding of the exact product.  As in any blocked GEMM, each k
- * block's partial sum starts from zero in registers (the first block's from
- * the bias) and is then added to Y; besides saving the reload this makes the
- * chains of roundings shorter than one running sum over all of k.
+ * block's partial sum starts from zero in registers and is then added to Y
+ * (to the bias, for the first block), which makes the chains of roundings
+ * shorter than one running sum over all of k: at k = 1433 the error is that
+ * of OpenBLAS, about half that of a running sum started from the bias.
  *
  * The extension is built for baseline x86-64, so the AVX2 and AVX-512
  * kernels carry target attributes and are chosen at run time from what the
@@ -59,8 +60,8 @@
 /* Panels and the padded bias are aligned for full-width vector loads */
 #define GEMM_ALIGN			64
 
-/* Largest micro-tile of any kernel, in floats, for the staging buffer */
-#define GEMM_MAX_TILE		(24 * 16)
+/* Largest micro-tile of the kernels that stage edge tiles, in floats */
+#define GEMM_MAX_TILE		(8 * 4)
 
 /*
  * Work for one panel routine: one row block, one k block, one panel.
@@ -70,15 +71,16 @@ typedef struct GemmPanel
 	const float *x;				/* X at the block's first row, column pc */
 	int64		ldx;
 	const float *w;				/* the panel: kc rows of nr floats */
-	const float *binit;			/* nr floats to start from: bias or zeros */
+	const float *binit;			/* nr floats to add to the first block's
+								 * sums: bias or zeros */
 	float	   *y;				/* Y at the block's first row and the
 								 * panel's first column */
 	int64		ldy;
 	int64		m;				/* rows in the block */
 	int			kc;				/* columns of X in the k block */
 	int			ncols;			/* columns of Y in the panel, 1..nr */
-	bool		accumulate;		/* add the block's sums to Y, rather than
-								 * start from binit and overwrite Y */
+	bool		accumulate;		/* add the block's sums to Y, rather than to
+								 * binit, overwriting Y */
 } GemmPanel;
 
 typedef void (*GemmPanelFn) (const GemmPanel *gp);
@@ -118,10 +120,43 @@ struct GnnGemmPacked
 
 
 /*
- * Staging of edge tiles.
- *
- * Kernels without masked stores compute a tile that sticks out past column
- * n into a small buffer, and only the valid columns are copied to Y.
+ * Prefetching.  With n small a tile does little arithmetic per element of X,
+ * and the hardware prefetchers, seeing mr rows read in lockstep, do not run
+ * far enough ahead: without help, k = 64, n = 7 ran at half the speed from
+ * memory that it reached from cache.  So each tile fetches, one cache line
+ * per row every 16 columns, the rows GEMM_PREFETCH_TILES tiles further down,
+ * into L2 so as not to push the panel out of L1.  Rows shorter than a cache
+ * line are left to the hardware, which handles a dense run of short rows
+ * well, and the prefetches would only cost issue slots.
+ */
+#define GEMM_PREFETCH_TILES	2
+#define GEMM_PREFETCH_MIN_KC 16
+
+static pg_attribute_always_inline void
+prefetch_rows(const float *xpf, int64 ldx, int p, const int mr)
+{
+#pragma GCC unroll 16
+	for (int i = 0; i < mr; i++)
+		__builtin_prefetch(xpf + i * ldx + p, 0, 2);
+}
+
+/*
+ * Where a tile starting at row i of the block should prefetch: the rows a
+ * few tiles on, or its own (already fetched) rows near the end of the block,
+ * so as never to point past X.
+ */
+static inline const float *
+prefetch_target(const GemmPanel *gp, int64 i, int mr)
+{
+	int64		ahead = i + GEMM_PREFETCH_TILES * mr;
+
+	return gp->x + (ahead + mr <= gp->m ? ahead : i) * gp->ldx;
+}
+
+/*
+ * The generic kernels, having no masked stores, compute a tile that sticks
+ * out past column n into a small buffer, and only the valid columns are
+ * copied to Y.
  */
 static inline void
 stage_in(float *tmp, int nr, const float *y, int64 ldy, int rows, int ncols)
@@ -143,6 +178,12 @@ stage_out(const float *tmp, int nr, float *y, int64 ldy, int rows, int ncols)
  * and NEON on arm64.  Without FMA each step is a multiply and an add; with
  * sixteen vector registers a 4×8 tile (8 accumulators) leaves room for the
  * panel row and the broadcast.
+ *
+ * The tile routines of all instruction sets have the same shape.  mr and nv
+ * (vectors per panel row) are constants at every call, so the loops over
+ * them unroll and the accumulators live in registers.  The tile covers rows
+ * x[0..mr) of the block and writes y (row stride ldy), which is Y itself or
+ * a staging buffer.
  */
 typedef float gemm_v4 __attribute__((vector_size(16)));
 
@@ -161,30 +202,28 @@ v4_storeu(float *p, gemm_v4 v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/*
- * One mr×(4·nv) tile over kc columns.  mr and nv are constants at every
- * call, so the loops over them unroll and the accumulators live in
- * registers.
- */
 static pg_attribute_always_inline void
-tile_generic(const int mr, const int nv, int kc,
-			 const float *x, int64 ldx, const float *w,
-			 const float *binit, float *y, int64 ldy, bool accumulate)
+tile_generic(const GemmPanel *gp, const int mr, const int nv,
+			 const float *x, float *y, int64 ldy,
+			 const bool prefetch, const float *xpf)
 {
-	gemm_v4		c[8 * 2];
 	const int	nr = 4 * nv;
+	const int64 ldx = gp->ldx;
+	const float *w = gp->w;
+	gemm_v4		c[8 * 2];
 
 #pragma GCC unroll 16
 	for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
-			c[i * nv + j] = accumulate ? (gemm_v4) {0} :
-				*(const gemm_v4 *) (binit + 4 * j);
+			c[i * nv + j] = (gemm_v4) {0};
 
-	for (int p = 0; p < kc; p++, w += nr)
+	for (int p = 0; p < gp->kc; p++, w += nr)
 	{
 		gemm_v4		b[2];
 
+		if (prefetch && p % 16 == 0)
+			prefetch_rows(xpf, ldx, p, mr);
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 			b[j] = *(const gemm_v4 *) (w + 4 * j);
@@ -204,53 +243,52 @@ tile_generic(const int mr, const int nv, int kc,
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 		{
-			if (accumulate)
-				c[i * nv + j] += v4_loadu(y + i * ldy + 4 * j);
+			c[i * nv + j] += gp->accumulate ? v4_loadu(y + i * ldy + 4 * j) :
+				*(const gemm_v4 *) (gp->binit + 4 * j);
 			v4_storeu(y + i * ldy + 4 * j, c[i * nv + j]);
 		}
 }
 
 /*
- * Run a tile shape over the rows of a panel: full tiles, then single rows.
+ * Run a tile shape down the rows of the block: full tiles, then single rows.
  * Tiles that stick out past column n go through a staging buffer.
  */
 static pg_attribute_always_inline void
-panel_generic(const GemmPanel *gp, const int mr, const int nv)
+rows_generic(const GemmPanel *gp, const int mr, const int nv,
+			 const bool prefetch)
 {
 	const int	nr = 4 * nv;
 	bool		edge = gp->ncols < nr;
 	float		tmp[GEMM_MAX_TILE] pg_attribute_aligned(GEMM_ALIGN);
-	int64		i;
 
-	for (i = 0; i < gp->m; i += mr)
+	for (int64 i = 0; i < gp->m; i += mr)
 	{
 		const float *x = gp->x + i * gp->ldx;
-		float	   *y = gp->y + i * gp->ldy;
+		float	   *y = edge ? tmp : gp->y + i * gp->ldy;
+		int64		ldy = edge ? nr : gp->ldy;
 		int			rows = (int) Min(mr, gp->m - i);
 
-		if (edge)
-		{
-			if (gp->accumulate)
-				stage_in(tmp, nr, y, gp->ldy, rows, gp->ncols);
-			if (rows == mr)
-				tile_generic(mr, nv, gp->kc, x, gp->ldx, gp->w, gp->binit,
-							 tmp, nr, gp->accumulate);
-			else
-				for (int r = 0; r < rows; r++)
-					tile_generic(1, nv, gp->kc, x + r * gp->ldx, gp->ldx,
-								 gp->w, gp->binit, tmp + r * nr, nr,
-								 gp->accumulate);
-			stage_out(tmp, nr, y, gp->ldy, rows, gp->ncols);
-		}
-		else if (rows == mr)
-			tile_generic(mr, nv, gp->kc, x, gp->ldx, gp->w, gp->binit,
-						 y, gp->ldy, gp->accumulate);
+		if (edge && gp->accumulate)
+			stage_in(tmp, nr, gp->y + i * gp->ldy, gp->ldy, rows, gp->ncols);
+		if (rows == mr)
+			tile_generic(gp, mr, nv, x, y, ldy, prefetch,
+						 prefetch_target(gp, i, mr));
 		else
 			for (int r = 0; r < rows; r++)
-				tile_generic(1, nv, gp->kc, x + r * gp->ldx, gp->ldx,
-							 gp->w, gp->binit, y + r * gp->ldy, gp->ldy,
-							 gp->accumulate);
+				tile_generic(gp, 1, nv, x + r * gp->ldx, y + r * ldy, ldy,
+							 false, NULL);
+		if (edge)
+			stage_out(tmp, nr, gp->y + i * gp->ldy, gp->ldy, rows, gp->ncols);
 	}
+}
+
+static pg_attribute_always_inline void
+panel_generic(const GemmPanel *gp, const int mr, const int nv)
+{
+	if (gp->kc >= GEMM_PREFETCH_MIN_KC)
+		rows_generic(gp, mr, nv, true);
+	else
+		rows_generic(gp, mr, nv, false);
 }
 
 static void
@@ -275,26 +313,32 @@ panel_generic_8(const GemmPanel *gp)
  * AVX2 kernels: sixteen 256-bit registers.  The wide tile is the classic
  * 6×16 (12 accumulators, two panel vectors, one broadcast); narrow outputs
  * (n <= 8) use 12×8 so as not to spend half of every multiply on padding.
+ * Edge tiles use masked loads and stores (mask[j] for the tile's j-th
+ * vector of columns); "edge" is a constant, so full tiles do without.
  */
 static pg_attribute_always_inline GEMM_TARGET_AVX2 void
-tile_avx2(const int mr, const int nv, int kc,
-		  const float *x, int64 ldx, const float *w,
-		  const float *binit, float *y, int64 ldy, bool accumulate)
+tile_avx2(const GemmPanel *gp, const int mr, const int nv,
+		  const float *x, float *y, const bool edge, const __m256i *mask,
+		  const bool prefetch, const float *xpf)
 {
-	__m256		c[12 * 2];
 	const int	nr = 8 * nv;
+	const int64 ldx = gp->ldx;
+	const int64 ldy = gp->ldy;
+	const float *w = gp->w;
+	__m256		c[12 * 2];
 
 #pragma GCC unroll 16
 	for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
-			c[i * nv + j] = accumulate ? _mm256_setzero_ps() :
-				_mm256_load_ps(binit + 8 * j);
+			c[i * nv + j] = _mm256_setzero_ps();
 
-	for (int p = 0; p < kc; p++, w += nr)
+	for (int p = 0; p < gp->kc; p++, w += nr)
 	{
 		__m256		b[2];
 
+		if (prefetch && p % 16 == 0)
+			prefetch_rows(xpf, ldx, p, mr);
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 			b[j] = _mm256_load_ps(w + 8 * j);
@@ -314,51 +358,58 @@ tile_avx2(const int mr, const int nv, int kc,
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 		{
-			if (accumulate)
-				c[i * nv + j] = _mm256_add_ps(c[i * nv + j],
-											  _mm256_loadu_ps(y + i * ldy + 8 * j));
-			_mm256_storeu_ps(y + i * ldy + 8 * j, c[i * nv + j]);
+			float	   *yp = y + i * ldy + 8 * j;
+			__m256		base;
+
+			if (!gp->accumulate)
+				base = _mm256_load_ps(gp->binit + 8 * j);
+			else if (edge)
+				base = _mm256_maskload_ps(yp, mask[j]);
+			else
+				base = _mm256_loadu_ps(yp);
+			c[i * nv + j] = _mm256_add_ps(c[i * nv + j], base);
+			if (edge)
+				_mm256_maskstore_ps(yp, mask[j], c[i * nv + j]);
+			else
+				_mm256_storeu_ps(yp, c[i * nv + j]);
 		}
 }
 
-/* As panel_generic, for tile_avx2 */
+/* Run a tile shape down the rows of the block: full tiles, then single rows */
+static pg_attribute_always_inline GEMM_TARGET_AVX2 void
+rows_avx2(const GemmPanel *gp, const int mr, const int nv,
+		  const bool edge, const bool prefetch)
+{
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i		mask[2];
+	int64		i;
+
+	for (int j = 0; j < nv; j++)
+		mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(gp->ncols - 8 * j),
+									 lane);
+
+	for (i = 0; i + mr <= gp->m; i += mr)
+		tile_avx2(gp, mr, nv, gp->x + i * gp->ldx, gp->y + i * gp->ldy,
+				  edge, mask, prefetch, prefetch_target(gp, i, mr));
+	for (; i < gp->m; i++)
+		tile_avx2(gp, 1, nv, gp->x + i * gp->ldx, gp->y + i * gp->ldy,
+				  edge, mask, false, NULL);
+}
+
 static pg_attribute_always_inline GEMM_TARGET_AVX2 void
 panel_avx2(const GemmPanel *gp, const int mr, const int nv)
 {
-	const int	nr = 8 * nv;
-	bool		edge = gp->ncols < nr;
-	float		tmp[GEMM_MAX_TILE] pg_attribute_aligned(GEMM_ALIGN);
-	int64		i;
+	bool		edge = gp->ncols < 8 * nv;
+	bool		prefetch = gp->kc >= GEMM_PREFETCH_MIN_KC;
 
-	for (i = 0; i < gp->m; i += mr)
-	{
-		const float *x = gp->x + i * gp->ldx;
-		float	   *y = gp->y + i * gp->ldy;
-		int			rows = (int) Min(mr, gp->m - i);
-
-		if (edge)
-		{
-			if (gp->accumulate)
-				stage_in(tmp, nr, y, gp->ldy, rows, gp->ncols);
-			if (rows == mr)
-				tile_avx2(mr, nv, gp->kc, x, gp->ldx, gp->w, gp->binit,
-						  tmp, nr, gp->accumulate);
-			else
-				for (int r = 0; r < rows; r++)
-					tile_avx2(1, nv, gp->kc, x + r * gp->ldx, gp->ldx,
-							  gp->w, gp->binit, tmp + r * nr, nr,
-							  gp->accumulate);
-			stage_out(tmp, nr, y, gp->ldy, rows, gp->ncols);
-		}
-		else if (rows == mr)
-			tile_avx2(mr, nv, gp->kc, x, gp->ldx, gp->w, gp->binit,
-					  y, gp->ldy, gp->accumulate);
-		else
-			for (int r = 0; r < rows; r++)
-				tile_avx2(1, nv, gp->kc, x + r * gp->ldx, gp->ldx,
-						  gp->w, gp->binit, y + r * gp->ldy, gp->ldy,
-						  gp->accumulate);
-	}
+	if (edge && prefetch)
+		rows_avx2(gp, mr, nv, true, true);
+	else if (edge)
+		rows_avx2(gp, mr, nv, true, false);
+	else if (prefetch)
+		rows_avx2(gp, mr, nv, false, true);
+	else
+		rows_avx2(gp, mr, nv, false, false);
 }
 
 static GEMM_TARGET_AVX2 void
@@ -375,33 +426,39 @@ panel_avx2_16(const GemmPanel *gp)
 
 /*
  * AVX-512 kernels: thirty-two 512-bit registers, and masked loads and
- * stores for the columns past n, so edge tiles need no staging.  mask[j]
- * selects the valid lanes of the tile's j-th vector of columns.
+ * stores for the columns past n.  mask[j] selects the valid lanes of the
+ * tile's j-th vector of columns.  The wide tile is 12×32 (24 accumulators).
+ * The narrow one (n <= 16) also has 12 rows: 24 rows would fit in the vector
+ * registers but not their row addresses in the general ones, and measured
+ * slower.
  */
 static pg_attribute_always_inline GEMM_TARGET_AVX512 void
-tile_avx512(const int mr, const int nv, int kc,
-			const float *x, int64 ldx, const float *w,
-			const float *binit, float *y, int64 ldy, bool accumulate,
-			const __mmask16 *mask)
+tile_avx512(const GemmPanel *gp, const int mr, const int nv,
+			const float *x, float *y, const __mmask16 *mask,
+			const bool prefetch, const float *xpf)
 {
-	__m512		c[24];
 	const int	nr = 16 * nv;
+	const int64 ldx = gp->ldx;
+	const int64 ldy = gp->ldy;
+	const float *w = gp->w;
+	__m512		c[12 * 2];
 
-#pragma GCC unroll 24
+#pragma GCC unroll 16
 	for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
-			c[i * nv + j] = accumulate ? _mm512_setzero_ps() :
-				_mm512_load_ps(binit + 16 * j);
+			c[i * nv + j] = _mm512_setzero_ps();
 
-	for (int p = 0; p < kc; p++, w += nr)
+	for (int p = 0; p < gp->kc; p++, w += nr)
 	{
-		__m512		b[4];
+		__m512		b[2];
 
+		if (prefetch && p % 16 == 0)
+			prefetch_rows(xpf, ldx, p, mr);
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 			b[j] = _mm512_load_ps(w + 16 * j);
-#pragma GCC unroll 24
+#pragma GCC unroll 16
 		for (int i = 0; i < mr; i++)
 		{
 			__m512		a = _mm512_set1_ps(x[i * ldx + p]);
@@ -412,23 +469,26 @@ tile_avx512(const int mr, const int nv, int kc,
 		}
 	}
 
-#pragma GCC unroll 24
+#pragma GCC unroll 16
 	for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
 		for (int j = 0; j < nv; j++)
 		{
-			if (accumulate)
-				c[i * nv + j] = _mm512_add_ps(c[i * nv + j],
-											  _mm512_maskz_loadu_ps(mask[j], y + i * ldy + 16 * j));
-			_mm512_mask_storeu_ps(y + i * ldy + 16 * j, mask[j],
-								  c[i * nv + j]);
+			float	   *yp = y + i * ldy + 16 * j;
+			__m512		base = gp->accumulate ?
+				_mm512_maskz_loadu_ps(mask[j], yp) :
+				_mm512_load_ps(gp->binit + 16 * j);
+
+			c[i * nv + j] = _mm512_add_ps(c[i * nv + j], base);
+			_mm512_mask_storeu_ps(yp, mask[j], c[i * nv + j]);
 		}
 }
 
 static pg_attribute_always_inline GEMM_TARGET_AVX512 void
-panel_avx512(const GemmPanel *gp, const int mr, const int nv)
+rows_avx512(const GemmPanel *gp, const int mr, const int nv,
+			const bool prefetch)
 {
-	__mmask16	mask[4];
+	__mmask16	mask[2];
 	int64		i;
 
 	for (int j = 0; j < nv; j++)
@@ -439,19 +499,26 @@ panel_avx512(const GemmPanel *gp, const int mr, const int nv)
 	}
 
 	for (i = 0; i + mr <= gp->m; i += mr)
-		tile_avx512(mr, nv, gp->kc, gp->x + i * gp->ldx, gp->ldx, gp->w,
-					gp->binit, gp->y + i * gp->ldy, gp->ldy, gp->accumulate,
-					mask);
+		tile_avx512(gp, mr, nv, gp->x + i * gp->ldx, gp->y + i * gp->ldy,
+					mask, prefetch, prefetch_target(gp, i, mr));
 	for (; i < gp->m; i++)
-		tile_avx512(1, nv, gp->kc, gp->x + i * gp->ldx, gp->ldx, gp->w,
-					gp->binit, gp->y + i * gp->ldy, gp->ldy, gp->accumulate,
-					mask);
+		tile_avx512(gp, 1, nv, gp->x + i * gp->ldx, gp->y + i * gp->ldy,
+					mask, false, NULL);
+}
+
+static pg_attribute_always_inline GEMM_TARGET_AVX512 void
+panel_avx512(const GemmPanel *gp, const int mr, const int nv)
+{
+	if (gp->kc >= GEMM_PREFETCH_MIN_KC)
+		rows_avx512(gp, mr, nv, true);
+	else
+		rows_avx512(gp, mr, nv, false);
 }
 
 static GEMM_TARGET_AVX512 void
 panel_avx512_16(const GemmPanel *gp)
 {
-	panel_avx512(gp, 24, 1);
+	panel_avx512(gp, 12, 1);
 }
 
 static GEMM_TARGET_AVX512 void
@@ -460,18 +527,13 @@ panel_avx512_32(const GemmPanel *gp)
 	panel_avx512(gp, 12, 2);
 }
 
-static GEMM_TARGET_AVX512 void
-panel_avx512_64(const GemmPanel *gp)
-{
-	panel_avx512(gp, 6, 4);
-}
-
 #endif							/* GEMM_X86_SIMD */
 
 
 /*
  * Kernels by instruction set, narrowest panel first.  A product uses the
  * first kernel of its set whose panel covers n, or the set's last one.
+ * Wider panels (AVX-512 12×64 or 6×64) measured slower for every n.
  */
 static const GemmKernel gemm_kernels[] = {
 	{GNN_GEMM_ISA_GENERIC, 4, 8, 256, panel_generic_4},
@@ -479,9 +541,8 @@ static const GemmKernel gemm_kernels[] = {
 #ifdef GEMM_X86_SIMD
 	{GNN_GEMM_ISA_AVX2, 8, 12, 512, panel_avx2_8},
 	{GNN_GEMM_ISA_AVX2, 16, 6, 256, panel_avx2_16},
-	{GNN_GEMM_ISA_AVX512, 16, 24, 512, panel_avx512_16},
+	{GNN_GEMM_ISA_AVX512, 16, 12, 512, panel_avx512_16},
 	{GNN_GEMM_ISA_AVX512, 32, 12, 256, panel_avx512_32},
-	{GNN_GEMM_ISA_AVX512, 64, 6, 128, panel_avx512_64},
 #endif
 };
 

@@ -11,11 +11,14 @@
 /*
  * Y[m×n] = X[m×k] · Wᵀ (+ bias), where W is n×k row-major: the layout of a
  * torch Linear weight [out, in].  X has row stride ldx, Y row stride ldy
- * (both in floats).  bias may be NULL.  The function has no effect besides
- * writing Y; callers split m into blocks to check for interrupts and to
- * share work between processes.  It packs W into scratch memory (about n×k
- * floats) taken from palloc in CurrentMemoryContext and freed before
- * returning; palloc's ereport on out-of-memory is its only error exit.
+ * (both in floats).  bias may be NULL; Y must not overlap the inputs; no
+ * alignment is required.  The function has no effect besides writing Y;
+ * callers split m into blocks to check for interrupts and to share work
+ * between processes.  It packs W into scratch memory (about n×k floats)
+ * taken from palloc in CurrentMemoryContext and freed before returning;
+ * palloc's ereport on out-of-memory is its only error exit.  Callers that
+ * apply the same W to many blocks save the packing with the two functions
+ * below.
  */
 extern void gnn_gemm_nt(const float *X, int64 m, int k, int64 ldx,
 						const float *W, int n, const float *bias,
@@ -29,7 +32,9 @@ extern void gnn_gemm_nt(const float *X, int64 m, int k, int64 ldx,
  * palloc'd chunk in CurrentMemoryContext: release them with pfree.  They
  * are tied to the instruction set chosen when they were packed, so a later
  * gnn_gemm_set_isa does not affect them.  gnn_gemm_packed allocates nothing
- * and only reads the packed weights, so they may be shared.
+ * and only reads the packed weights, so one packing may serve any number of
+ * calls; but the chunk holds pointers into itself, so it is not to be copied
+ * elsewhere (another process packs its own).
  */
 typedef struct GnnGemmPacked GnnGemmPacked;
 

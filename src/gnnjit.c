@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <limits.h>
 
 #include "fmgr.h"
@@ -17,6 +18,8 @@
 PG_MODULE_MAGIC;
 
 int			gnn_max_memory_kb = 4 * 1024 * 1024;
+bool		gnn_jit_enabled = true;
+double		gnn_jit_above_cost = 1e7;
 
 void		_PG_init(void);
 
@@ -33,6 +36,28 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("gnnjit.jit",
+							 "Compile models to native code with PostgreSQL's LLVM JIT.",
+							 "Needs PostgreSQL's jit to be on and its llvmjit provider installed; "
+							 "without them the portable kernels run, with the same results.",
+							 &gnn_jit_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("gnnjit.jit_above_cost",
+							 "Compile a model only when an inference costs more than this.",
+							 "The cost is the inference's estimated floating-point operations; "
+							 "cheaper inferences run the portable kernels, skipping compilation.",
+							 &gnn_jit_above_cost,
+							 1e7,
+							 0,
+							 DBL_MAX,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("gnnjit");
 }

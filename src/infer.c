@@ -26,6 +26,7 @@
 #include "graph.h"
 #include "infer.h"
 #include "model.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(gnn_infer);
 
@@ -84,8 +85,17 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
 	gnn_mem_reserve(&mem, need, "running the model's layers");
 	gnn_mem_release(&mem, need);
 
-	gnn_exec_init(&ex, model->prog, g, &mem);
+	gnn_exec_init(&ex, model->prog, model->kops, g, &mem);
+	if (gnn_jit_enabled &&
+		gnn_exec_cost(model->prog, g) >= gnn_jit_above_cost &&
+		gnn_jit_available())
+	{
+		ex.fns = gnn_model_jit(model);
+		ex.jit = true;
+	}
 	out->y = gnn_exec_run(&ex);
+	out->jit = ex.jit;
+	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
 	out->ids = g->ids;
 	out->nnodes = g->nnodes;
 	out->width = model->out_width;

@@ -19,6 +19,7 @@ typedef struct GnnInferResult
 	const int64 *ids;			/* node index -> id */
 	const float *y;				/* nnodes x width */
 	GnnExecStats stats;
+	bool		jit;			/* ran compiled code */
 } GnnInferResult;
 
 extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,

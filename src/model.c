@@ -193,6 +193,9 @@ build_model(const char *name, const char *spec, int speclen,
 	m->in_width = m->prog->regs[m->prog->input].width;
 	m->out_width = m->prog->regs[m->prog->output].width;
 	m->summary = MemoryContextStrdup(cxt, gnn_program_summary(m->prog));
+	m->kops = MemoryContextAlloc(cxt, sizeof(GnnKernelOp) * Max(m->prog->nops, 1));
+	for (int i = 0; i < m->prog->nops; i++)
+		gnn_kernel_op_init(&m->kops[i], m->prog, &m->prog->ops[i]);
 	MemoryContextSetParent(cxt, parent);
 	return m;
 }
@@ -407,7 +410,10 @@ gnn_model_get(const char *name)
 		bytea	   *weights;
 
 		if (e->model)
+		{
+			gnn_jit_release(e->model->jit);
 			MemoryContextDelete(e->model->cxt);
+		}
 		e->model = NULL;
 		catalog_exec(&ca, "SELECT spec::text, weights FROM %s WHERE name = $1",
 					 1, types, values, true);
@@ -423,6 +429,20 @@ gnn_model_get(const char *name)
 	}
 	catalog_end(&ca);
 	return e->model;
+}
+
+/*
+ * The model's compiled operations, compiling them on first use; cached
+ * with the model for the rest of the session.
+ */
+GnnKernelFn *
+gnn_model_jit(GnnModel *model)
+{
+	if (model->jit)
+		gnn_jit_counters.cache_hits++;
+	else
+		model->jit = gnn_jit_compile(model->kops, model->prog->nops, model->cxt);
+	return model->jit->fns;
 }
 
 /* The module program of a model, one operation per line */

@@ -14,6 +14,7 @@
 #ifndef GNN_MODEL_H
 #define GNN_MODEL_H
 
+#include "codegen.h"
 #include "program.h"
 
 typedef struct GnnModel
@@ -24,7 +25,11 @@ typedef struct GnnModel
 	int			in_width;
 	int			out_width;
 	char	   *summary;
+	GnnKernelOp *kops;			/* the program's operations, for the kernels */
+	GnnJitCode *jit;			/* compiled operations, once compiled */
 } GnnModel;
+
+extern GnnKernelFn *gnn_model_jit(GnnModel *model);
 
 extern GnnModel *gnn_model_get(const char *name);
 

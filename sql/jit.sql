@@ -1,0 +1,67 @@
+--
+-- The JIT: compiled and portable kernels give the same outputs for every
+-- layer type and option; compiled code is cached per model; without
+-- PostgreSQL's jit the portable kernels run.  Uses the fixture tables of
+-- the layers test, which runs first.
+--
+SET gnnjit.jit_above_cost = 0;
+
+SET gnnjit.jit = off;
+CREATE TABLE run_portable AS
+  SELECT c.name, r.node_id, r.embedding
+  FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
+       weight => CASE WHEN c.weighted THEN 'weight' END) AS r;
+SELECT bool_or(jit) AS used_jit FROM gnn_last_inference();
+
+SET gnnjit.jit = on;
+SELECT compiles AS compiles_before FROM gnn_jit_stats() \gset
+CREATE TABLE run_jit AS
+  SELECT c.name, r.node_id, r.embedding
+  FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
+       weight => CASE WHEN c.weighted THEN 'weight' END) AS r;
+SELECT bool_and(jit) AS used_jit FROM gnn_last_inference();
+SELECT available, compiles - :compiles_before AS compiled_models,
+       functions > 0 AS has_functions
+FROM gnn_jit_stats();
+
+-- the same values, case by case (1e-6 relative: only rounding differs,
+-- e.g. fused multiply-adds)
+SELECT p.name,
+       count(*) AS rows,
+       bool_and(abs(a - b) <= 1e-6 * greatest(abs(b), 1)) AS same
+FROM run_portable p JOIN run_jit j USING (name, node_id),
+     unnest(p.embedding, j.embedding) AS u(a, b)
+GROUP BY p.name ORDER BY p.name;
+
+-- and the compiled outputs against the reference
+SELECT bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1)) AS within_tolerance,
+       count(DISTINCT j.name) AS cases
+FROM run_jit j JOIN fx_expected e ON e.name = j.name AND e.id = j.node_id,
+     unnest(j.embedding, e.embedding) AS u(a, b);
+
+-- a second run uses the cached code
+SELECT compiles AS c0, cache_hits AS h0 FROM gnn_jit_stats() \gset
+SELECT count(*) FROM gnn_infer('gat_heads', 'g_edges', 'g_nodes');
+SELECT compiles - :c0 AS new_compiles, cache_hits - :h0 AS new_hits FROM gnn_jit_stats();
+
+-- replacing the model compiles it again
+SELECT gnn_create_model('gat_heads', spec, weights) FROM fx_model WHERE name = 'gat_heads';
+SELECT count(*) FROM gnn_infer('gat_heads', 'g_edges', 'g_nodes');
+SELECT compiles - :c0 AS new_compiles FROM gnn_jit_stats();
+
+-- below gnnjit.jit_above_cost the portable kernels run
+SET gnnjit.jit_above_cost = 1e12;
+SELECT count(*) FROM gnn_infer('gat_heads', 'g_edges', 'g_nodes');
+SELECT bool_or(jit) AS used_jit FROM gnn_last_inference();
+RESET gnnjit.jit_above_cost;
+
+-- without PostgreSQL's jit, the portable kernels give the same result
+SET gnnjit.jit_above_cost = 0;
+SET jit = off;
+SELECT available FROM gnn_jit_stats();
+CREATE TABLE run_nojit AS
+  SELECT node_id, embedding FROM gnn_infer('gcn_mix', 'g_edges', 'g_nodes', weight => 'weight');
+SELECT bool_or(jit) AS used_jit FROM gnn_last_inference();
+SELECT bool_and(n.embedding = p.embedding) AS same_as_portable
+FROM run_nojit n JOIN run_portable p ON p.name = 'gcn_mix' AND p.node_id = n.node_id;
+RESET jit;
