@@ -31,9 +31,9 @@
 PG_FUNCTION_INFO_V1(gnn_infer);
 
 static const char *
-name_arg(FunctionCallInfo fcinfo, int n, const char *what)
+name_arg(Datum *values, bool *nulls, int n, const char *what)
 {
-	if (PG_ARGISNULL(n))
+	if (nulls[n])
 	{
 		if (what == NULL)
 			return NULL;
@@ -41,7 +41,52 @@ name_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the %s column name of gnn_infer must not be NULL", what)));
 	}
-	return pstrdup(NameStr(*PG_GETARG_NAME(n)));
+	return pstrdup(NameStr(*DatumGetName(values[n])));
+}
+
+/*
+ * The model and graph source named by gnn_infer's eight arguments, as the
+ * SQL function and the custom scan receive them.
+ */
+GnnModel *
+gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src)
+{
+	if (nulls[0] || nulls[1] || nulls[2])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("gnn_infer needs a model, an edge table and a node table")));
+	memset(src, 0, sizeof(GnnGraphSource));
+	src->edges = DatumGetObjectId(values[1]);
+	src->nodes = DatumGetObjectId(values[2]);
+	src->src_col = name_arg(values, nulls, 3, "src");
+	src->dst_col = name_arg(values, nulls, 4, "dst");
+	src->weight_col = name_arg(values, nulls, 5, NULL);
+	src->id_col = name_arg(values, nulls, 6, "id");
+	src->features_col = name_arg(values, nulls, 7, "features");
+	return gnn_model_get(TextDatumGetCString(values[0]));
+}
+
+/*
+ * Output row i as (node_id, embedding) datums.  The real[] is built in one
+ * piece straight from the output row (construct_array would go through a
+ * Datum per element); it is palloc'd.
+ */
+void
+gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values)
+{
+	const float *row = res->y + i * res->width;
+	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float) * res->width;
+	ArrayType  *arr = (ArrayType *) palloc0(size);
+
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT4OID;
+	ARR_DIMS(arr)[0] = res->width;
+	ARR_LBOUND(arr)[0] = 1;
+	memcpy(ARR_DATA_PTR(arr), row, sizeof(float) * res->width);
+	values[0] = Int64GetDatum(res->ids[i]);
+	values[1] = PointerGetDatum(arr);
 }
 
 /*
@@ -107,21 +152,12 @@ emit_rows(ReturnSetInfo *rsinfo, const GnnInferResult *res)
 {
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
-	Datum	   *elems = palloc(sizeof(Datum) * res->width);
 
 	for (int64 i = 0; i < res->nnodes; i++)
 	{
-		const float *row = res->y + i * res->width;
-		ArrayType  *arr;
-
-		for (int j = 0; j < res->width; j++)
-			elems[j] = Float4GetDatum(row[j]);
-		arr = construct_array(elems, res->width, FLOAT4OID, sizeof(float4),
-							  true, TYPALIGN_INT);
-		values[0] = Int64GetDatum(res->ids[i]);
-		values[1] = PointerGetDatum(arr);
+		gnn_infer_row(res, i, values);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		pfree(arr);
+		pfree(DatumGetPointer(values[1]));
 		if ((i & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -141,21 +177,16 @@ gnn_infer(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	GnnInferResult res;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("gnn_infer needs a model, an edge table and a node table")));
-	InitMaterializedSRF(fcinfo, 0);
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
 
-	model = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	memset(&src, 0, sizeof(src));
-	src.edges = PG_GETARG_OID(1);
-	src.nodes = PG_GETARG_OID(2);
-	src.src_col = name_arg(fcinfo, 3, "src");
-	src.dst_col = name_arg(fcinfo, 4, "dst");
-	src.weight_col = name_arg(fcinfo, 5, NULL);
-	src.id_col = name_arg(fcinfo, 6, "id");
-	src.features_col = name_arg(fcinfo, 7, "features");
+	for (int i = 0; i < GNN_INFER_NARGS; i++)
+	{
+		values[i] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i);
+	}
+	model = gnn_infer_args(values, nulls, &src);
+	InitMaterializedSRF(fcinfo, 0);
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "gnnjit inference",
 								ALLOCSET_DEFAULT_SIZES);

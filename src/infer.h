@@ -22,7 +22,13 @@ typedef struct GnnInferResult
 	bool		jit;			/* ran compiled code */
 } GnnInferResult;
 
+/* gnn_infer's arguments: model, edges, nodes, src, dst, weight, id, features */
+#define GNN_INFER_NARGS 8
+
+extern GnnModel *gnn_infer_args(Datum *values, bool *nulls,
+								GnnGraphSource *src);
 extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,
 						  GnnInferResult *out);
+extern void gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values);
 
 #endif							/* GNN_INFER_H */
