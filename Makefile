@@ -19,12 +19,14 @@ OBJS = \
 	src/exec.o \
 	src/infer.o \
 	src/stats.o \
+	src/generate.o \
+	src/scan.o \
 	jit/codegen.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
 PG_CFLAGS = -O3
 
-REGRESS = layers jit errors privileges limits cora
+REGRESS = layers jit scan errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

@@ -41,6 +41,11 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'gnn_model_program'
 LANGUAGE C STRICT STABLE;
 
+CREATE FUNCTION @extschema@.gnn_infer_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'gnn_infer_support'
+LANGUAGE C STRICT;
+
 CREATE FUNCTION @extschema@.gnn_infer(
     model    text,
     edges    regclass,
@@ -52,7 +57,8 @@ CREATE FUNCTION @extschema@.gnn_infer(
     features name DEFAULT 'features')
 RETURNS TABLE (node_id bigint, embedding real[])
 AS 'MODULE_PATHNAME', 'gnn_infer'
-LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000;
+LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000
+SUPPORT @extschema@.gnn_infer_support;
 
 CREATE FUNCTION @extschema@.gnn_jit_stats(
     OUT available boolean,
@@ -67,4 +73,19 @@ LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION @extschema@.gnn_last_inference()
 RETURNS TABLE (layer integer, type text, ms double precision, jit boolean)
 AS 'MODULE_PATHNAME', 'gnn_last_inference'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_generate_graph(
+    nodes_table   text,
+    edges_table   text,
+    num_nodes     bigint,
+    num_edges     bigint,
+    feature_width integer DEFAULT 128,
+    seed          bigint DEFAULT 1,
+    a             double precision DEFAULT 0.57,
+    b             double precision DEFAULT 0.19,
+    c             double precision DEFAULT 0.19,
+    unlogged      boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_generate_graph'
 LANGUAGE C STRICT VOLATILE;

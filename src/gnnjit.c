@@ -14,10 +14,12 @@
 #include "utils/guc.h"
 
 #include "gnnjit.h"
+#include "scan.h"
 
 PG_MODULE_MAGIC;
 
 int			gnn_max_memory_kb = 4 * 1024 * 1024;
+bool		gnn_enable_scan = true;
 bool		gnn_jit_enabled = true;
 double		gnn_jit_above_cost = 1e7;
 
@@ -36,6 +38,16 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("gnnjit.enable_scan",
+							 "Plan gnn_infer() in FROM as a GnnScan custom scan.",
+							 "Off: a plain function scan, which runs the same engine "
+							 "but materialises every row first.",
+							 &gnn_enable_scan,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("gnnjit.jit",
 							 "Compile models to native code with PostgreSQL's LLVM JIT.",
@@ -60,4 +72,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("gnnjit");
+
+	gnn_scan_init();
 }

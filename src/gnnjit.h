@@ -13,6 +13,9 @@ extern int	gnn_max_memory_kb;
 
 #define GNN_MAX_MEMORY_BYTES() ((int64) gnn_max_memory_kb * 1024)
 
+/* gnnjit.enable_scan */
+extern bool gnn_enable_scan;
+
 /* gnnjit.jit and gnnjit.jit_above_cost */
 extern bool gnn_jit_enabled;
 extern double gnn_jit_above_cost;

@@ -122,6 +122,7 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
 	GnnGraph   *g;
 	int64		need;
 
+	memset(out, 0, sizeof(GnnInferResult));
 	src->width = model->in_width;
 	check_estimate(src, &mem);
 	g = gnn_graph_read(src, &mem);
@@ -135,10 +136,16 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
 		gnn_exec_cost(model->prog, g) >= gnn_jit_above_cost &&
 		gnn_jit_available())
 	{
+		bool		cached = (model->jit != NULL);
+
 		ex.fns = gnn_model_jit(model);
 		ex.jit = true;
+		out->jit_compiled = !cached;
+		out->jit_functions = model->jit->nfunctions;
+		out->jit_ms = cached ? 0 : model->jit->generate_ms + model->jit->emit_ms;
 	}
 	out->y = gnn_exec_run(&ex);
+	out->rows_read = g->rows_read;
 	out->jit = ex.jit;
 	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
 	out->ids = g->ids;

@@ -8,6 +8,8 @@
 #ifndef GNN_INFER_H
 #define GNN_INFER_H
 
+#include "fmgr.h"
+
 #include "exec.h"
 #include "graph.h"
 #include "model.h"
@@ -19,8 +21,14 @@ typedef struct GnnInferResult
 	const int64 *ids;			/* node index -> id */
 	const float *y;				/* nnodes x width */
 	GnnExecStats stats;
+	int64		rows_read;		/* node and edge rows */
 	bool		jit;			/* ran compiled code */
+	bool		jit_compiled;	/* compiled it in this run (not cached) */
+	int			jit_functions;
+	double		jit_ms;			/* generation + emission, if compiled */
 } GnnInferResult;
+
+extern Datum gnn_infer(PG_FUNCTION_ARGS);
 
 /* gnn_infer's arguments: model, edges, nodes, src, dst, weight, id, features */
 #define GNN_INFER_NARGS 8

@@ -380,6 +380,13 @@ cache_entry(const char *name)
 GnnModel *
 gnn_model_get(const char *name)
 {
+	return gnn_model_lookup(name, false);
+}
+
+/* gnn_model_get, or NULL for a model that does not exist if missing_ok */
+GnnModel *
+gnn_model_lookup(const char *name, bool missing_ok)
+{
 	CatalogAccess ca;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
@@ -389,16 +396,25 @@ gnn_model_get(const char *name)
 	bool		isnull;
 
 	if (strlen(name) > GNN_MODEL_NAME_MAX)
+	{
+		if (missing_ok)
+			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name)));
+	}
 	values[0] = CStringGetTextDatum(name);
 	catalog_begin(&ca);
 	if (catalog_exec(&ca, "SELECT xmin, ctid FROM %s WHERE name = $1",
 					 1, types, values, true) == 0)
+	{
+		catalog_end(&ca);
+		if (missing_ok)
+			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name)));
+	}
 	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
 	tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],

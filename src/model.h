@@ -32,5 +32,6 @@ typedef struct GnnModel
 extern GnnKernelFn *gnn_model_jit(GnnModel *model);
 
 extern GnnModel *gnn_model_get(const char *name);
+extern GnnModel *gnn_model_lookup(const char *name, bool missing_ok);
 
 #endif							/* GNN_MODEL_H */

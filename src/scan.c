@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *	  GnnScan: a custom scan node that executes gnn_infer() in FROM.
+ *
+ * The planner hook replaces the function scan of a gnn_infer() range-table
+ * entry by a CustomScan.  PostgreSQL 15 opens a relation for a custom scan
+ * with scanrelid > 0, and a function RTE has none, so the scan has
+ * scanrelid 0 and describes its own output with custom_scan_tlist.  The
+ * function's arguments travel in custom_exprs: the planner turns lateral
+ * references into executor parameters there, and a rescan with changed
+ * parameters runs the inference again.
+ *
+ * The node streams rows straight from the output matrix, without the
+ * tuplestore a set-returning function needs, and EXPLAIN shows the model,
+ * its layers, the strategy and the JIT; EXPLAIN ANALYZE adds rows read,
+ * time per layer, peak memory and compilation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/plancat.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "codegen.h"
+#include "gnnjit.h"
+#include "infer.h"
+#include "model.h"
+#include "scan.h"
+
+/* Executor state */
+typedef struct GnnScanState
+{
+	CustomScanState css;
+	List	   *args;			/* ExprStates of gnn_infer's arguments */
+	MemoryContext cxt;			/* the current inference's memory */
+	bool		computed;
+	GnnInferResult res;
+	int64		next;			/* next output row */
+	char	   *model_name;
+} GnnScanState;
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+
+static Plan *plan_gnn_path(PlannerInfo *root, RelOptInfo *rel,
+						   CustomPath *best_path, List *tlist,
+						   List *clauses, List *custom_plans);
+static Node *create_gnn_scan_state(CustomScan *cscan);
+static void begin_gnn_scan(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *exec_gnn_scan(CustomScanState *node);
+static void end_gnn_scan(CustomScanState *node);
+static void rescan_gnn_scan(CustomScanState *node);
+static void explain_gnn_scan(CustomScanState *node, List *ancestors,
+							 ExplainState *es);
+
+static const CustomPathMethods gnn_path_methods = {
+	.CustomName = "GnnScan",
+	.PlanCustomPath = plan_gnn_path,
+};
+
+static const CustomScanMethods gnn_scan_methods = {
+	.CustomName = "GnnScan",
+	.CreateCustomScanState = create_gnn_scan_state,
+};
+
+static const CustomExecMethods gnn_exec_methods = {
+	.CustomName = "GnnScan",
+	.BeginCustomScan = begin_gnn_scan,
+	.ExecCustomScan = exec_gnn_scan,
+	.EndCustomScan = end_gnn_scan,
+	.ReScanCustomScan = rescan_gnn_scan,
+	.ExplainCustomScan = explain_gnn_scan,
+};
+
+/* ---------- planning ---------- */
+
+/* The gnn_infer() call of a function RTE, or NULL */
+static FuncExpr *
+gnn_infer_call(RangeTblEntry *rte)
+{
+	RangeTblFunction *rtf;
+	FuncExpr   *fexpr;
+	FmgrInfo	finfo;
+
+	if (rte->rtekind != RTE_FUNCTION || list_length(rte->functions) != 1 ||
+		rte->funcordinality)
+		return NULL;
+	rtf = linitial_node(RangeTblFunction, rte->functions);
+	if (!IsA(rtf->funcexpr, FuncExpr))
+		return NULL;
+	fexpr = (FuncExpr *) rtf->funcexpr;
+	if (list_length(fexpr->args) != GNN_INFER_NARGS ||
+		fexpr->funcresulttype != RECORDOID)
+		return NULL;
+	fmgr_info(fexpr->funcid, &finfo);
+	return finfo.fn_addr == gnn_infer ? fexpr : NULL;
+}
+
+/* A whole-row reference needs the function's own tuple: leave those alone */
+static bool
+needs_whole_row(RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->reltarget->exprs)
+	{
+		Node	   *expr = lfirst(lc);
+
+		if (IsA(expr, Var) && ((Var *) expr)->varattno == InvalidAttrNumber)
+			return true;
+	}
+	return false;
+}
+
+/* Rows of a relation named by a constant regclass argument, or -1 */
+static double
+const_rel_rows(Node *arg)
+{
+	Const	   *c = (Const *) arg;
+	Relation	rel;
+	double		rows = -1;
+
+	if (!IsA(arg, Const) || c->constisnull || c->consttype != REGCLASSOID)
+		return -1;
+	rel = try_relation_open(DatumGetObjectId(c->constvalue), AccessShareLock);
+	if (rel == NULL)
+		return -1;
+	if (rel->rd_rel->reltuples > 0)
+		rows = rel->rd_rel->reltuples;
+	else if (rel->rd_rel->relkind == RELKIND_RELATION)
+	{
+		BlockNumber pages;
+		double		allvisfrac;
+		int32	   *widths = palloc0(sizeof(int32) * (RelationGetNumberOfAttributes(rel) + 1));
+
+		estimate_rel_size(rel, widths, &pages, &rows, &allvisfrac);
+	}
+	relation_close(rel, AccessShareLock);
+	return rows;
+}
+
+/*
+ * Planner support of gnn_infer(): its row estimate is the node table's.
+ * Being a function of this library, it also makes sure the library, and so
+ * the planner hook, is loaded before the first gnn_infer() in a session is
+ * planned.
+ */
+PG_FUNCTION_INFO_V1(gnn_infer_support);
+
+Datum
+gnn_infer_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestRows *req;
+	FuncExpr   *fexpr;
+	double		rows;
+
+	if (!IsA(rawreq, SupportRequestRows))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestRows *) rawreq;
+	fexpr = (FuncExpr *) req->node;
+	if (!IsA(fexpr, FuncExpr) || list_length(fexpr->args) != GNN_INFER_NARGS)
+		PG_RETURN_POINTER(NULL);
+	rows = const_rel_rows(lthird(fexpr->args));
+	if (rows < 0)
+		PG_RETURN_POINTER(NULL);
+	req->rows = Max(rows, 1);
+	PG_RETURN_POINTER(req);
+}
+
+static void
+gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	FuncExpr   *fexpr;
+	CustomPath *path;
+	double		nodes,
+				edges;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (!gnn_enable_scan || rel->reloptkind != RELOPT_BASEREL ||
+		(fexpr = gnn_infer_call(rte)) == NULL || needs_whole_row(rel))
+		return;
+
+	/* rows: one per node, then the quals' selectivity */
+	nodes = const_rel_rows(lthird(fexpr->args));
+	edges = const_rel_rows(lsecond(fexpr->args));
+	if (nodes >= 0)
+		rel->rows = clamp_row_est(nodes *
+								  clauselist_selectivity(root, rel->baserestrictinfo,
+														 0, JOIN_INNER, NULL));
+
+	path = makeNode(CustomPath);
+	path->path.pathtype = T_CustomScan;
+	path->path.parent = rel;
+	path->path.pathtarget = rel->reltarget;
+	path->path.param_info = get_baserel_parampathinfo(root, rel,
+													  rel->lateral_relids);
+	path->path.rows = rel->rows;
+	/* all the work is done before the first row */
+	path->path.startup_cost = cpu_tuple_cost * (Max(nodes, 1000) + Max(edges, 0)) * 2;
+	path->path.total_cost = path->path.startup_cost + cpu_tuple_cost * rel->rows;
+	path->methods = &gnn_path_methods;
+
+	/* the function scan would run the same engine, only slower to return */
+	rel->pathlist = NIL;
+	rel->partial_pathlist = NIL;
+	add_path(rel, &path->path);
+}
+
+/* The scan's own output: (node_id bigint, embedding real[]) of rel */
+static List *
+scan_tlist(Index relid)
+{
+	return list_make2(makeTargetEntry((Expr *) makeVar(relid, 1, INT8OID, -1,
+													   InvalidOid, 0),
+									  1, "node_id", false),
+					  makeTargetEntry((Expr *) makeVar(relid, 2, FLOAT4ARRAYOID,
+													   -1, InvalidOid, 0),
+									  2, "embedding", false));
+}
+
+static Plan *
+plan_gnn_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+			  List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+	FuncExpr   *fexpr = gnn_infer_call(planner_rt_fetch(rel->relid, root));
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
+	cscan->scan.scanrelid = 0;
+	cscan->custom_scan_tlist = scan_tlist(rel->relid);
+	cscan->custom_exprs = copyObject(fexpr->args);
+	cscan->methods = &gnn_scan_methods;
+	return &cscan->scan.plan;
+}
+
+/* ---------- execution ---------- */
+
+static Node *
+create_gnn_scan_state(CustomScan *cscan)
+{
+	GnnScanState *s = palloc0(sizeof(GnnScanState));
+
+	NodeSetTag(s, T_CustomScanState);
+	s->css.methods = &gnn_exec_methods;
+	return (Node *) s;
+}
+
+static void
+begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
+{
+	GnnScanState *s = (GnnScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	Const	   *model = linitial(cscan->custom_exprs);
+
+	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
+	if (IsA(model, Const) && !model->constisnull)
+		s->model_name = TextDatumGetCString(model->constvalue);
+}
+
+static void
+free_result(GnnScanState *s)
+{
+	if (s->cxt)
+		MemoryContextDelete(s->cxt);
+	s->cxt = NULL;
+	s->computed = false;
+	s->next = 0;
+}
+
+/* Evaluate the arguments and run the inference */
+static void
+compute(GnnScanState *s)
+{
+	ExprContext *econtext = s->css.ss.ps.ps_ExprContext;
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
+	GnnGraphSource src;
+	GnnModel   *model;
+	MemoryContext old;
+	int			i = 0;
+	ListCell   *lc;
+
+	free_result(s);
+	s->cxt = AllocSetContextCreate(s->css.ss.ps.state->es_query_cxt,
+								   "GnnScan inference", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(s->cxt);
+	foreach(lc, s->args)
+	{
+		values[i] = ExecEvalExpr((ExprState *) lfirst(lc), econtext, &nulls[i]);
+		i++;
+	}
+	model = gnn_infer_args(values, nulls, &src);
+	s->model_name = pstrdup(model->name);
+	gnn_infer_run(model, &src, &s->res);
+	MemoryContextSwitchTo(old);
+	s->computed = true;
+}
+
+static TupleTableSlot *
+gnn_scan_next(ScanState *ss)
+{
+	GnnScanState *s = (GnnScanState *) ss;
+	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
+	MemoryContext old;
+
+	if (!s->computed)
+		compute(s);
+	ExecClearTuple(slot);
+	if (s->next >= s->res.nnodes)
+		return slot;
+	old = MemoryContextSwitchTo(ss->ps.ps_ExprContext->ecxt_per_tuple_memory);
+	gnn_infer_row(&s->res, s->next++, slot->tts_values);
+	MemoryContextSwitchTo(old);
+	slot->tts_isnull[0] = false;
+	slot->tts_isnull[1] = false;
+	return ExecStoreVirtualTuple(slot);
+}
+
+static bool
+gnn_scan_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static TupleTableSlot *
+exec_gnn_scan(CustomScanState *node)
+{
+	return ExecScan(&node->ss, gnn_scan_next, gnn_scan_recheck);
+}
+
+static void
+end_gnn_scan(CustomScanState *node)
+{
+	free_result((GnnScanState *) node);
+}
+
+/* Same parameters: replay the rows; changed ones: infer again */
+static void
+rescan_gnn_scan(CustomScanState *node)
+{
+	GnnScanState *s = (GnnScanState *) node;
+
+	if (node->ss.ps.chgParam != NULL)
+		free_result(s);
+	s->next = 0;
+	ExecScanReScan(&node->ss);
+}
+
+/* ---------- EXPLAIN ---------- */
+
+static void
+explain_layer_times(GnnScanState *s, GnnModel *model, ExplainState *es)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int l = 0; l < s->res.stats.nlayers; l++)
+		appendStringInfo(&buf, "%s%s %.3f ms", l ? ", " : "",
+						 model->prog->layers[l].type, s->res.stats.layer_ms[l]);
+	ExplainPropertyText("Layer Times", buf.data, es);
+}
+
+static void
+explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	GnnScanState *s = (GnnScanState *) node;
+	GnnModel   *model = s->model_name ? gnn_model_lookup(s->model_name, true) : NULL;
+
+	if (s->model_name)
+		ExplainPropertyText("Model", s->model_name, es);
+	if (model)
+		ExplainPropertyText("Layers", model->summary, es);
+	ExplainPropertyText("Strategy", "full graph", es);
+	ExplainPropertyText("JIT", gnn_jit_enabled ? "on" : "off", es);
+	if (!es->analyze || !s->computed)
+		return;
+
+	ExplainPropertyInteger("Rows Read", NULL, s->res.rows_read, es);
+	ExplainPropertyInteger("Peak Memory", "kB", (s->res.stats.peak_bytes + 1023) / 1024, es);
+	ExplainPropertyText("Compiled Code", !s->res.jit ? "not used" :
+						s->res.jit_compiled ? "compiled" : "cached", es);
+	if (s->res.jit)
+		ExplainPropertyInteger("JIT Functions", NULL, s->res.jit_functions, es);
+	if (s->res.jit_compiled && es->timing)
+		ExplainPropertyFloat("JIT Time", "ms", s->res.jit_ms, 3, es);
+	if (model && es->timing)
+		explain_layer_times(s, model, es);
+}
+
+/* ---------- set-up ---------- */
+
+void
+gnn_scan_init(void)
+{
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = gnn_set_rel_pathlist;
+	RegisterCustomScanMethods(&gnn_scan_methods);
+}
