@@ -10,6 +10,7 @@ CREATE TABLE g_nodes (id bigint, features real[]);
 CREATE TABLE g_edges (src bigint, dst bigint, weight real);
 \copy g_nodes FROM 'test/fixtures/graph_nodes.csv' CSV HEADER
 \copy g_edges FROM 'test/fixtures/graph_edges.csv' CSV HEADER
+ANALYZE g_nodes, g_edges;
 
 -- cases.txt lines: "<case>" or "<case> weight"
 \set cases `cat test/fixtures/cases.txt`
