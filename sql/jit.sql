@@ -65,3 +65,23 @@ SELECT bool_or(jit) AS used_jit FROM gnn_last_inference();
 SELECT bool_and(n.embedding = p.embedding) AS same_as_portable
 FROM run_nojit n JOIN run_portable p ON p.name = 'gcn_mix' AND p.node_id = n.node_id;
 RESET jit;
+
+-- 1000 calls in one session leave memory flat: no leaked contexts, no new
+-- JIT modules (one compile, then cache hits), resident size steady
+SET gnnjit.jit_above_cost = 0;
+SELECT count(*) FROM gnn_infer('gat_mean', 'g_edges', 'g_nodes');
+SELECT sum(total_bytes) AS ctx_before FROM pg_backend_memory_contexts \gset
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'),
+                     'VmRSS:\s+(\d+)'))[1]::bigint AS rss_before \gset
+SELECT compiles AS c0, cache_hits AS h0 FROM gnn_jit_stats() \gset
+DO $$
+BEGIN
+  FOR i IN 1..1000 LOOP
+    PERFORM count(*) FROM gnn_infer('gat_mean', 'g_edges', 'g_nodes');
+  END LOOP;
+END $$;
+SELECT compiles - :c0 AS new_compiles, cache_hits - :h0 AS cache_hits FROM gnn_jit_stats();
+SELECT sum(total_bytes) - :ctx_before < 64 * 1024 AS contexts_flat
+FROM pg_backend_memory_contexts;
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'),
+                     'VmRSS:\s+(\d+)'))[1]::bigint - :rss_before < 4096 AS rss_flat;

@@ -336,7 +336,7 @@ gnn_k_edge_softmax(float *y, const float *a, const int64 *rowptr, int64 lo,
 /* ---------- one operation ---------- */
 
 /* The kernel-level description of op, with its registers' shapes */
-void
+static void
 gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog, const GnnOp *op)
 {
 	memset(kop, 0, sizeof(GnnKernelOp));
@@ -360,6 +360,26 @@ gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog, const GnnOp *op)
 	kop->bias = op->bias;
 	kop->scale = op->scale;
 	kop->shift = op->shift;
+}
+
+/*
+ * The kernel form of every operation of prog, palloc'd; a linear map's
+ * weights are packed once here for the GEMM kernels, since a model's
+ * weights are applied to every block of rows of every inference.
+ */
+GnnKernelOp *
+gnn_kernel_ops(const GnnProgram *prog)
+{
+	GnnKernelOp *kops = palloc(sizeof(GnnKernelOp) * Max(prog->nops, 1));
+
+	for (int i = 0; i < prog->nops; i++)
+	{
+		gnn_kernel_op_init(&kops[i], prog, &prog->ops[i]);
+		if (kops[i].kind == GNN_OP_LINEAR)
+			kops[i].packed = gnn_gemm_pack(kops[i].weight, kops[i].w,
+										   kops[i].wa, kops[i].bias);
+	}
+	return kops;
 }
 
 /* Edge weights of the in-edges of nodes [lo, hi) */
@@ -409,8 +429,7 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			gnn_k_gather_dst(y, a, rowptr, lo, hi, w);
 			break;
 		case GNN_OP_LINEAR:
-			gnn_gemm_nt(a + first * wa, n, wa, wa, op->weight, w, op->bias,
-						y + first * w, w);
+			gnn_gemm_packed(a + first * wa, n, wa, op->packed, y + first * w, w);
 			break;
 		case GNN_OP_ADD:
 			gnn_k_add(y + first * w, a + first * w, b + first * w, n * w);

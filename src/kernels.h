@@ -44,6 +44,7 @@ typedef struct GnnKernelOp
 	const float *bias;
 	const float *scale;
 	const float *shift;
+	const struct GnnGemmPacked *packed; /* LINEAR: weight and bias, packed */
 } GnnKernelOp;
 
 /* The data of one run: register arrays and the graph's edge views */
@@ -59,8 +60,7 @@ typedef struct GnnKernelEnv
 /* Compiled form of one operation: run it for target nodes [lo, hi) */
 typedef void (*GnnKernelFn) (const GnnKernelEnv *env, int64 lo, int64 hi);
 
-extern void gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog,
-							   const GnnOp *op);
+extern GnnKernelOp *gnn_kernel_ops(const GnnProgram *prog);
 extern void gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op,
 					   int64 lo, int64 hi);
 

@@ -193,9 +193,9 @@ build_model(const char *name, const char *spec, int speclen,
 	m->in_width = m->prog->regs[m->prog->input].width;
 	m->out_width = m->prog->regs[m->prog->output].width;
 	m->summary = MemoryContextStrdup(cxt, gnn_program_summary(m->prog));
-	m->kops = MemoryContextAlloc(cxt, sizeof(GnnKernelOp) * Max(m->prog->nops, 1));
-	for (int i = 0; i < m->prog->nops; i++)
-		gnn_kernel_op_init(&m->kops[i], m->prog, &m->prog->ops[i]);
+	old = MemoryContextSwitchTo(cxt);
+	m->kops = gnn_kernel_ops(m->prog);
+	MemoryContextSwitchTo(old);
 	MemoryContextSetParent(cxt, parent);
 	return m;
 }

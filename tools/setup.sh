@@ -4,7 +4,7 @@
 set -euo pipefail
 
 GNNJIT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 postgresql-contrib
-  clang-14 llvm-14-dev libopenblas-dev libipc-run-perl"
+  clang-14 llvm-14-dev libipc-run-perl"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
