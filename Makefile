@@ -18,6 +18,7 @@ OBJS = \
 	src/gemm.o \
 	src/exec.o \
 	src/infer.o \
+	src/prune.o \
 	src/stats.o \
 	src/generate.o \
 	src/scan.o \
@@ -26,7 +27,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
 PG_CFLAGS = -O3
 
-REGRESS = layers jit scan errors privileges limits cora
+REGRESS = layers jit scan prune errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

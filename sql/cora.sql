@@ -35,3 +35,17 @@ SELECT count(*) AS compared,
        bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1)) AS within_tolerance
 FROM cora_out o JOIN cora_expected e ON e.id = o.node_id,
      unnest(o.embedding, e.embedding) AS u(a, b);
+
+-- selected nodes: the planner prunes a point query to its receptive field
+-- and keeps the full graph for most of the nodes; both give the same rows
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('cora', 'cora_edges', 'cora_nodes') WHERE node_id = 42;
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('cora', 'cora_edges', 'cora_nodes')
+WHERE node_id = ANY(ARRAY(SELECT id FROM cora_nodes WHERE split <> 'test'));
+SET gnnjit.pruning = on;
+SELECT count(*) AS test_nodes, bool_and(p.embedding = o.embedding) AS identical
+FROM gnn_infer('cora', 'cora_edges', 'cora_nodes') AS p
+JOIN cora_out o USING (node_id)
+WHERE p.node_id = ANY(ARRAY(SELECT id FROM cora_nodes WHERE split = 'test'));
+RESET gnnjit.pruning;

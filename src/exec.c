@@ -198,10 +198,12 @@ gnn_exec_run(GnnExec *ex)
 			ex->regs[op->out] = g->x;
 		else
 		{
+			int64		n = ex->op_rows ? ex->op_rows[i] : g->nnodes;
+
 			alloc_reg(ex, op->out);
-			for (int64 lo = 0; lo < g->nnodes; lo += GNN_CHUNK_NODES)
+			for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
 			{
-				gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, g->nnodes));
+				gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, n));
 				CHECK_FOR_INTERRUPTS();
 			}
 		}

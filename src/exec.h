@@ -36,6 +36,7 @@ typedef struct GnnExec
 	int		   *last_use;
 	const GnnKernelOp *kops;	/* per operation */
 	GnnKernelFn *fns;			/* compiled operations, or NULL */
+	const int64 *op_rows;		/* per operation, nodes to run; NULL: all */
 	bool		jit;			/* fns came from the JIT */
 	GnnKernelEnv env;
 	GnnExecStats stats;

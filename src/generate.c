@@ -219,26 +219,11 @@ rmat_edge(const RmatGenerator *gen, int64 edge, int64 *src, int64 *dst)
 	}
 }
 
-/*
- * Create table 'name' (possibly schema-qualified) with the given columns
- * and return its OID.  The schema is resolved here and named in the
- * statement, so the table found afterwards is the one created even if a
- * temporary table of the same name hides it in search_path.
- */
-static Oid
-create_table(text *name, const char *columns, bool unlogged)
+/* Run one utility statement through SPI, as the calling user */
+static void
+run_utility(const char *sql)
 {
-	RangeVar   *rv = makeRangeVarFromNameList(textToQualifiedNameList(name));
-	Oid			nspid = RangeVarGetCreationNamespace(rv);
-	char	   *sql;
 	int			ret;
-	Oid			relid;
-
-	sql = psprintf("CREATE %sTABLE %s.%s (%s)",
-				   unlogged ? "UNLOGGED " : "",
-				   quote_identifier(get_namespace_name(nspid)),
-				   quote_identifier(rv->relname),
-				   columns);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -246,6 +231,26 @@ create_table(text *name, const char *columns, bool unlogged)
 	if (ret != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	SPI_finish();
+}
+
+/*
+ * Create table 'name' (possibly schema-qualified) with the given columns
+ * and return its OID and, in *qualified, its quoted qualified name.  The
+ * schema is resolved here and named in the statement, so the table found
+ * afterwards is the one created even if a temporary table of the same name
+ * hides it in search_path.
+ */
+static Oid
+create_table(text *name, const char *columns, bool unlogged, char **qualified)
+{
+	RangeVar   *rv = makeRangeVarFromNameList(textToQualifiedNameList(name));
+	Oid			nspid = RangeVarGetCreationNamespace(rv);
+	Oid			relid;
+
+	*qualified = quote_qualified_identifier(get_namespace_name(nspid),
+											rv->relname);
+	run_utility(psprintf("CREATE %sTABLE %s (%s)",
+						 unlogged ? "UNLOGGED " : "", *qualified, columns));
 
 	CommandCounterIncrement();
 	relid = get_relname_relid(rv->relname, nspid);
@@ -441,6 +446,7 @@ gnn_generate_graph(PG_FUNCTION_ARGS)
 	Relation	edges_rel;
 	CommandId	cid;
 	MemoryContext batchcxt;
+	char	   *qualified;
 
 	if (num_nodes < 1 || num_nodes > GEN_MAX_NODES)
 		ereport(ERROR,
@@ -474,8 +480,18 @@ gnn_generate_graph(PG_FUNCTION_ARGS)
 	permutation_init(&gen.perm, gen.scale, stream_key(seed, STREAM_PERMUTATION));
 
 	/* both tables first, so that a name clash fails before any work */
-	nodes_relid = create_table(nodes_name, "id bigint, features real[]", unlogged);
-	edges_relid = create_table(edges_name, "src bigint, dst bigint", unlogged);
+	nodes_relid = create_table(nodes_name, "id bigint, features real[]",
+							   unlogged, &qualified);
+
+	/*
+	 * Random floats do not compress, but pglz spends most of the time of a
+	 * wide graph (rows over the TOAST threshold, some 500 features) finding
+	 * that out: store them out of line uncompressed.
+	 */
+	run_utility(psprintf("ALTER TABLE %s ALTER COLUMN features SET STORAGE EXTERNAL",
+						 qualified));
+	edges_relid = create_table(edges_name, "src bigint, dst bigint",
+							   unlogged, &qualified);
 
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext,
 									 "gnn_generate_graph batch",

@@ -20,6 +20,14 @@ PG_MODULE_MAGIC;
 
 int			gnn_max_memory_kb = 4 * 1024 * 1024;
 bool		gnn_enable_scan = true;
+int			gnn_pruning = GNN_PRUNING_AUTO;
+
+static const struct config_enum_entry pruning_options[] = {
+	{"auto", GNN_PRUNING_AUTO, false},
+	{"on", GNN_PRUNING_ON, false},
+	{"off", GNN_PRUNING_OFF, false},
+	{NULL, 0, false}
+};
 bool		gnn_jit_enabled = true;
 double		gnn_jit_above_cost = 1e7;
 
@@ -45,6 +53,16 @@ _PG_init(void)
 							 "but materialises every row first.",
 							 &gnn_enable_scan,
 							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("gnnjit.pruning",
+							 "When a query selects nodes, compute only their receptive field.",
+							 "auto chooses by the estimated size of the field; on and off force it.",
+							 &gnn_pruning,
+							 GNN_PRUNING_AUTO,
+							 pruning_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

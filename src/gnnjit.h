@@ -16,6 +16,15 @@ extern int	gnn_max_memory_kb;
 /* gnnjit.enable_scan */
 extern bool gnn_enable_scan;
 
+/* gnnjit.pruning */
+typedef enum GnnPruning
+{
+	GNN_PRUNING_AUTO,
+	GNN_PRUNING_ON,
+	GNN_PRUNING_OFF
+} GnnPruning;
+extern int	gnn_pruning;
+
 /* gnnjit.jit and gnnjit.jit_above_cost */
 extern bool gnn_jit_enabled;
 extern double gnn_jit_above_cost;

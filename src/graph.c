@@ -34,38 +34,7 @@
 #include "gnnjit.h"
 #include "graph.h"
 
-/* id -> dense index map */
-typedef struct GnnIdEntry
-{
-	int64		id;
-	int32		index;
-	char		status;
-} GnnIdEntry;
-
-/* murmur3's 64-bit finaliser: ids are often sequential or strided */
-static inline uint32
-hash_id(int64 id)
-{
-	uint64		h = (uint64) id;
-
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return (uint32) h;
-}
-
-#define SH_PREFIX gnnid
-#define SH_ELEMENT_TYPE GnnIdEntry
-#define SH_KEY_TYPE int64
-#define SH_KEY id
-#define SH_HASH_KEY(tb, key) hash_id(key)
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+#include "idmap.h"
 
 #define GNN_MAX_COLS 3
 
@@ -95,6 +64,8 @@ struct ReadState
 	int32	   *esrc;
 	int32	   *edst;
 	float	   *ew;
+	/* edges by id, when reading parts of the graph */
+	GnnEdgeList *edge_out;
 };
 
 /* ---------- memory accounting ---------- */
@@ -281,9 +252,14 @@ scan_direct(ReadState *rs, RowCallback cb)
 	ExecDropSingleTupleTableSlot(slot);
 }
 
-/* The caller's own SELECT through SPI: policies and views apply. */
+/*
+ * The caller's own SELECT through SPI: policies and views apply.  With
+ * keycol, only the rows whose keycol is one of keys[0..nkeys) (which an
+ * index on keycol serves).
+ */
 static void
-scan_spi(ReadState *rs, RowCallback cb)
+scan_spi_keys(ReadState *rs, RowCallback cb, const char *keycol,
+			  const int64 *keys, int nkeys)
 {
 	TableRead  *t = rs->table;
 	StringInfoData sql;
@@ -293,6 +269,8 @@ scan_spi(ReadState *rs, RowCallback cb)
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		values[GNN_MAX_COLS];
 	bool		nulls[GNN_MAX_COLS];
+	Oid			keytype = INT8ARRAYOID;
+	Datum		keyarg = (Datum) 0;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
@@ -302,14 +280,24 @@ scan_spi(ReadState *rs, RowCallback cb)
 	appendStringInfo(&sql, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)));
+	if (keycol)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * Max(nkeys, 1));
+
+		for (int i = 0; i < nkeys; i++)
+			elems[i] = Int64GetDatum(keys[i]);
+		keyarg = PointerGetDatum(construct_array(elems, nkeys, INT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		appendStringInfo(&sql, " WHERE %s = ANY($1)", quote_identifier(keycol));
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql.data, 0, NULL);
+	plan = SPI_prepare(sql.data, keycol ? 1 : 0, &keytype);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	portal = SPI_cursor_open(NULL, plan, &keyarg, NULL, true);
 	for (;;)
 	{
 		MemoryContext spicxt;
@@ -344,7 +332,7 @@ scan_table(ReadState *rs, RowCallback cb)
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
 		scan_direct(rs, cb);
 	else
-		scan_spi(rs, cb);
+		scan_spi_keys(rs, cb, NULL, NULL, 0);
 }
 
 /* Rows of a relation as the planner estimates them (0 when unknown) */
@@ -719,4 +707,119 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	table_close(nodes.rel, NoLock);
 	table_close(edges.rel, NoLock);
 	return g;
+}
+
+/* ---------- reading parts of the graph ---------- */
+
+struct GnnGraphReader
+{
+	TableRead	nodes;
+	TableRead	edges;
+	ReadState	rs;
+	GnnGraph   *g;				/* the nodes read so far, in reading order */
+	int64		node_capacity;	/* of g's arrays */
+};
+
+/*
+ * Start reading parts of a graph: nodes by id and in-edges by target,
+ * through the caller's own queries (an index on the id or dst column
+ * serves them; privileges and policies apply).
+ */
+GnnGraphReader *
+gnn_reader_begin(const GnnGraphSource *source, GnnMemory *mem)
+{
+	GnnGraphReader *r = palloc0(sizeof(GnnGraphReader));
+
+	open_sources(source, &r->nodes, &r->edges);
+	r->g = palloc0(sizeof(GnnGraph));
+	r->g->width = source->width;
+	r->g->has_weight = (source->weight_col != NULL);
+	r->g->mem = mem;
+	r->rs.g = r->g;
+	r->rs.mem = mem;
+	r->rs.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
+	return r;
+}
+
+/*
+ * Read the nodes with the given ids (ids not in the table are skipped);
+ * their features are appended to the reader's graph.
+ */
+void
+gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n)
+{
+	r->rs.table = &r->nodes;
+	r->rs.count = r->g->nnodes;
+	r->rs.capacity = r->node_capacity;
+	scan_spi_keys(&r->rs, node_row, r->nodes.colnames[0], ids, n);
+	r->g->nnodes = r->rs.count;
+	r->node_capacity = r->rs.capacity;
+	r->g->rows_read += n;
+}
+
+/* Reading position of node id, or -1 when it was not read */
+int32
+gnn_reader_node(GnnGraphReader *r, int64 id)
+{
+	GnnIdEntry *e = gnnid_lookup(r->rs.ids, id);
+
+	return e ? e->index : -1;
+}
+
+/* The nodes read so far: ids and features in reading order */
+GnnGraph *
+gnn_reader_graph(GnnGraphReader *r)
+{
+	return r->g;
+}
+
+/* Edge rows as read, ids not yet mapped */
+static void
+edge_ids_row(ReadState *rs, Datum *values, bool *nulls)
+{
+	GnnEdgeList *out = rs->edge_out;
+
+	for (int c = 0; c < rs->table->ncols; c++)
+		if (nulls[c])
+			null_error(rs, rs->table->colnames[c]);
+	if (out->n == rs->capacity)
+	{
+		int64		cap = rs->capacity;
+		int64		newcap = Max(cap * 2, 1024);
+
+		out->src = mem_grow(rs->mem, out->src, cap * sizeof(int64),
+							newcap * sizeof(int64), "reading edges");
+		out->dst = mem_grow(rs->mem, out->dst, cap * sizeof(int64),
+							newcap * sizeof(int64), "reading edges");
+		if (rs->g->has_weight)
+			out->weight = mem_grow(rs->mem, out->weight, cap * sizeof(float),
+								   newcap * sizeof(float), "reading edges");
+		rs->capacity = newcap;
+	}
+	out->src[out->n] = int_datum(values[0], rs->table->types[0]);
+	out->dst[out->n] = int_datum(values[1], rs->table->types[1]);
+	if (rs->g->has_weight)
+		out->weight[out->n] = (rs->table->types[2] == FLOAT4OID) ?
+			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+	out->n++;
+}
+
+/* The in-edges of the nodes dsts[0..n), in table order, into *out */
+void
+gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
+					GnnEdgeList *out)
+{
+	memset(out, 0, sizeof(GnnEdgeList));
+	r->rs.table = &r->edges;
+	r->rs.capacity = 0;
+	r->rs.edge_out = out;
+	scan_spi_keys(&r->rs, edge_ids_row, r->edges.colnames[1], dsts, n);
+	r->g->rows_read += out->n;
+}
+
+void
+gnn_reader_end(GnnGraphReader *r)
+{
+	table_close(r->nodes.rel, NoLock);
+	table_close(r->edges.rel, NoLock);
 }

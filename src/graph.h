@@ -67,6 +67,26 @@ typedef struct GnnGraphSource
 	int			width;			/* the model's input width */
 } GnnGraphSource;
 
+/* Edges as read from the table, by node id */
+typedef struct GnnEdgeList
+{
+	int64		n;
+	int64	   *src;
+	int64	   *dst;
+	float	   *weight;			/* NULL without a weight column */
+} GnnEdgeList;
+
+typedef struct GnnGraphReader GnnGraphReader;
+
+extern GnnGraphReader *gnn_reader_begin(const GnnGraphSource *source,
+										GnnMemory *mem);
+extern void gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n);
+extern int32 gnn_reader_node(GnnGraphReader *r, int64 id);
+extern GnnGraph *gnn_reader_graph(GnnGraphReader *r);
+extern void gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
+								GnnEdgeList *out);
+extern void gnn_reader_end(GnnGraphReader *r);
+
 extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);

@@ -111,27 +111,23 @@ check_estimate(const GnnGraphSource *src, GnnMemory *mem)
 }
 
 /*
- * Run model on the graph described by src; the output matrix and node ids
- * are returned in *out, allocated in the current memory context.
+ * Run model on an in-memory graph; op_rows, if not NULL, limits each
+ * operation to a prefix of the nodes (see prune.c).
  */
 void
-gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
+gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
+				GnnMemory *mem, GnnInferResult *out)
 {
-	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
 	GnnExec		ex;
-	GnnGraph   *g;
 	int64		need;
 
-	memset(out, 0, sizeof(GnnInferResult));
-	src->width = model->in_width;
-	check_estimate(src, &mem);
-	g = gnn_graph_read(src, &mem);
 	/* the exact peak of the layers' values, checked before any is allocated */
 	need = gnn_exec_estimate(model->prog, g);
-	gnn_mem_reserve(&mem, need, "running the model's layers");
-	gnn_mem_release(&mem, need);
+	gnn_mem_reserve(mem, need, "running the model's layers");
+	gnn_mem_release(mem, need);
 
-	gnn_exec_init(&ex, model->prog, model->kops, g, &mem);
+	gnn_exec_init(&ex, model->prog, model->kops, g, mem);
+	ex.op_rows = op_rows;
 	if (gnn_jit_enabled &&
 		gnn_exec_cost(model->prog, g) >= gnn_jit_above_cost &&
 		gnn_jit_available())
@@ -146,12 +142,29 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
 	}
 	out->y = gnn_exec_run(&ex);
 	out->rows_read = g->rows_read;
-	out->jit = ex.jit;
-	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
 	out->ids = g->ids;
 	out->nnodes = g->nnodes;
 	out->width = model->out_width;
 	out->stats = ex.stats;
+	out->jit = ex.jit;
+	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
+}
+
+/*
+ * Run model on the whole graph described by src; the outputs are allocated
+ * in the current memory context.
+ */
+void
+gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
+{
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+	GnnGraph   *g;
+
+	memset(out, 0, sizeof(GnnInferResult));
+	src->width = model->in_width;
+	check_estimate(src, &mem);
+	g = gnn_graph_read(src, &mem);
+	gnn_infer_graph(model, g, NULL, &mem, out);
 }
 
 static void

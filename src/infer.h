@@ -26,6 +26,8 @@ typedef struct GnnInferResult
 	bool		jit_compiled;	/* compiled it in this run (not cached) */
 	int			jit_functions;
 	double		jit_ms;			/* generation + emission, if compiled */
+	bool		pruned;			/* selected nodes over their receptive field */
+	int64		field_nodes;	/* nodes of the receptive field */
 } GnnInferResult;
 
 extern Datum gnn_infer(PG_FUNCTION_ARGS);
@@ -37,6 +39,9 @@ extern GnnModel *gnn_infer_args(Datum *values, bool *nulls,
 								GnnGraphSource *src);
 extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,
 						  GnnInferResult *out);
+extern void gnn_infer_graph(GnnModel *model, GnnGraph *g,
+							const int64 *op_rows, GnnMemory *mem,
+							GnnInferResult *out);
 extern void gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values);
 
 #endif							/* GNN_INFER_H */

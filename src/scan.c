@@ -20,6 +20,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
@@ -38,7 +40,9 @@
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -47,6 +51,7 @@
 #include "gnnjit.h"
 #include "infer.h"
 #include "model.h"
+#include "prune.h"
 #include "scan.h"
 
 /* Executor state */
@@ -59,6 +64,12 @@ typedef struct GnnScanState
 	GnnInferResult res;
 	int64		next;			/* next output row */
 	char	   *model_name;
+	bool		targets;		/* a target qual was pushed down */
+	bool		targets_array;	/* the targets' expression is an array */
+	double		field_estimate; /* for the estimated number of targets */
+	double		nodes;			/* the graph's estimated nodes, mean */
+	double		degree;			/* in-degree, and the model's hops */
+	int			hops;
 } GnnScanState;
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
@@ -189,6 +200,153 @@ gnn_infer_support(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(req);
 }
 
+/* node_id = x with x an integer: int8eq and its cross-type siblings */
+static bool
+is_int_equality(Oid opno)
+{
+	switch (get_opcode(opno))
+	{
+		case F_INT8EQ:
+		case F_INT84EQ:
+		case F_INT48EQ:
+		case F_INT82EQ:
+		case F_INT28EQ:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static bool
+is_node_id(Node *node, Index relid)
+{
+	return IsA(node, Var) && ((Var *) node)->varno == relid &&
+		((Var *) node)->varattno == 1;
+}
+
+/* Known at execution start: no variables, nothing volatile */
+static bool
+is_runtime_constant(Node *node)
+{
+	return !contain_var_clause(node) && !contain_volatile_functions(node);
+}
+
+/*
+ * A qual naming the target nodes: node_id = x or node_id = ANY(array),
+ * with x or the array fixed for the scan (constants, parameters, an
+ * InitPlan such as ARRAY(SELECT ...)).  Returns its value expression.
+ */
+static Expr *
+target_qual(RelOptInfo *rel, bool *is_array)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		Expr	   *clause = ((RestrictInfo *) lfirst(lc))->clause;
+
+		if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2 &&
+			is_int_equality(((OpExpr *) clause)->opno))
+		{
+			Node	   *l = linitial(((OpExpr *) clause)->args);
+			Node	   *r = lsecond(((OpExpr *) clause)->args);
+
+			*is_array = false;
+			if (is_node_id(l, rel->relid) && is_runtime_constant(r))
+				return (Expr *) r;
+			if (is_node_id(r, rel->relid) && is_runtime_constant(l))
+				return (Expr *) l;
+		}
+		if (IsA(clause, ScalarArrayOpExpr) &&
+			((ScalarArrayOpExpr *) clause)->useOr &&
+			is_int_equality(((ScalarArrayOpExpr *) clause)->opno))
+		{
+			Node	   *l = linitial(((ScalarArrayOpExpr *) clause)->args);
+			Node	   *r = lsecond(((ScalarArrayOpExpr *) clause)->args);
+
+			*is_array = true;
+			if (is_node_id(l, rel->relid) && is_runtime_constant(r))
+				return (Expr *) r;
+		}
+	}
+	return NULL;
+}
+
+/* Hops of message passing in a model: layers that read their neighbours */
+static int
+model_hops(FuncExpr *fexpr)
+{
+	Const	   *name = linitial(fexpr->args);
+	GnnModel   *model;
+	int			hops = 0;
+	int			last = -1;
+
+	if (!IsA(name, Const) || name->constisnull ||
+		(model = gnn_model_lookup(TextDatumGetCString(name->constvalue), true)) == NULL)
+		return 2;
+	for (int i = 0; i < model->prog->nops; i++)
+	{
+		const GnnOp *op = &model->prog->ops[i];
+
+		if ((op->kind == GNN_OP_GATHER_SRC || op->kind == GNN_OP_AGGREGATE) &&
+			op->layer != last)
+		{
+			hops++;
+			last = op->layer;
+		}
+	}
+	return hops;
+}
+
+/*
+ * Number of targets x names: 1, an array constant's length, the estimated
+ * rows of an ARRAY(SELECT ...) InitPlan, or a guess.
+ */
+static double
+target_count(PlannerInfo *root, Expr *x, bool is_array)
+{
+	ListCell   *lc;
+
+	if (!is_array)
+		return 1;
+	if (IsA(x, Const) && !((Const *) x)->constisnull)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(((Const *) x)->constvalue);
+
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	}
+	if (IsA(x, Param) && ((Param *) x)->paramkind == PARAM_EXEC)
+		foreach(lc, root->init_plans)
+		{
+			SubPlan    *sp = lfirst(lc);
+
+			if (list_member_int(sp->setParam, ((Param *) x)->paramid))
+				return planner_subplan_get_plan(root, sp)->plan_rows;
+		}
+	return 10;
+}
+
+/* Estimated receptive field of n targets: n * (1 + mean degree) ^ hops */
+static double
+field_size(double n, double nodes, double degree, int hops)
+{
+	double		field = n * pow(1 + degree, hops);
+
+	return nodes > 0 ? Min(field, nodes) : field;
+}
+
+/* Prune when the field is small next to the graph (or when told to) */
+static bool
+prune_pays(double field, double nodes)
+{
+	if (gnn_pruning == GNN_PRUNING_ON)
+		return true;
+	if (gnn_pruning == GNN_PRUNING_OFF)
+		return false;
+	return nodes < 0 || field < 0.2 * nodes;
+}
+
+
 static void
 gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					 RangeTblEntry *rte)
@@ -197,6 +355,8 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	CustomPath *path;
 	double		nodes,
 				edges;
+	Expr	   *target;
+	bool		is_array;
 
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
@@ -221,8 +381,31 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	path->path.rows = rel->rows;
 	/* all the work is done before the first row */
 	path->path.startup_cost = cpu_tuple_cost * (Max(nodes, 1000) + Max(edges, 0)) * 2;
-	path->path.total_cost = path->path.startup_cost + cpu_tuple_cost * rel->rows;
 	path->methods = &gnn_path_methods;
+
+	/*
+	 * Selected nodes: the scan may prune to their receptive field.  The
+	 * plan's choice uses the estimated number of targets; execution decides
+	 * again with the actual number.
+	 */
+	target = target_qual(rel, &is_array);
+	if (target && gnn_pruning != GNN_PRUNING_OFF)
+	{
+		double		degree = (nodes > 0 && edges >= 0) ? edges / nodes : 10;
+		int			hops = model_hops(fexpr);
+		double		field = field_size(target_count(root, target, is_array),
+									   nodes, degree, hops);
+
+		path->custom_private = list_make5(makeInteger(is_array),
+										  makeFloat(psprintf("%.0f", field)),
+										  makeFloat(psprintf("%.17g", nodes)),
+										  makeFloat(psprintf("%.17g", degree)),
+										  makeInteger(hops));
+		path->custom_private = lappend(path->custom_private, target);
+		if (prune_pays(field, nodes))
+			path->path.startup_cost = cpu_tuple_cost * field * 20;
+	}
+	path->path.total_cost = path->path.startup_cost + cpu_tuple_cost * rel->rows;
 
 	/* the function scan would run the same engine, only slower to return */
 	rel->pathlist = NIL;
@@ -254,6 +437,13 @@ plan_gnn_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->scan.scanrelid = 0;
 	cscan->custom_scan_tlist = scan_tlist(rel->relid);
 	cscan->custom_exprs = copyObject(fexpr->args);
+	if (best_path->custom_private)
+	{
+		/* the targets' expression follows the arguments */
+		cscan->custom_private = list_copy_head(best_path->custom_private, 5);
+		cscan->custom_exprs = lappend(cscan->custom_exprs,
+									  copyObject(llast(best_path->custom_private)));
+	}
 	cscan->methods = &gnn_scan_methods;
 	return &cscan->scan.plan;
 }
@@ -280,6 +470,15 @@ begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
 	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
 	if (IsA(model, Const) && !model->constisnull)
 		s->model_name = TextDatumGetCString(model->constvalue);
+	if (cscan->custom_private)
+	{
+		s->targets = true;
+		s->targets_array = intVal(linitial(cscan->custom_private));
+		s->field_estimate = floatVal(lsecond(cscan->custom_private));
+		s->nodes = floatVal(lthird(cscan->custom_private));
+		s->degree = floatVal(lfourth(cscan->custom_private));
+		s->hops = intVal(list_nth(cscan->custom_private, 4));
+	}
 }
 
 static void
@@ -292,13 +491,66 @@ free_result(GnnScanState *s)
 	s->next = 0;
 }
 
+/* An integer datum of type t as int64 */
+static int64
+int_value(Datum d, Oid t)
+{
+	switch (t)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/* The target node ids: the qual's value, NULLs left out */
+static int64 *
+target_ids(GnnScanState *s, Datum value, bool isnull, int *n)
+{
+	CustomScan *cscan = (CustomScan *) s->css.ss.ps.plan;
+	Oid			type = exprType(llast(cscan->custom_exprs));
+	int64	   *ids;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	if (!s->targets_array)
+	{
+		ids = palloc(sizeof(int64));
+		ids[(*n)++] = int_value(value, type);
+	}
+	else
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(value);
+		Oid			elemtype = ARR_ELEMTYPE(arr);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
+						  &elems, &nulls, &nelems);
+		ids = palloc(sizeof(int64) * Max(nelems, 1));
+		for (int i = 0; i < nelems; i++)
+			if (!nulls[i])
+				ids[(*n)++] = int_value(elems[i], elemtype);
+	}
+	return ids;
+}
+
 /* Evaluate the arguments and run the inference */
 static void
 compute(GnnScanState *s)
 {
 	ExprContext *econtext = s->css.ss.ps.ps_ExprContext;
-	Datum		values[GNN_INFER_NARGS];
-	bool		nulls[GNN_INFER_NARGS];
+	Datum		values[GNN_INFER_NARGS + 1];
+	bool		nulls[GNN_INFER_NARGS + 1];
 	GnnGraphSource src;
 	GnnModel   *model;
 	MemoryContext old;
@@ -316,6 +568,21 @@ compute(GnnScanState *s)
 	}
 	model = gnn_infer_args(values, nulls, &src);
 	s->model_name = pstrdup(model->name);
+	if (s->targets)
+	{
+		int			n;
+		int64	   *ids = target_ids(s, values[GNN_INFER_NARGS],
+									 nulls[GNN_INFER_NARGS], &n);
+
+		/* decide again, now that the number of targets is known */
+		if (prune_pays(field_size(n, s->nodes, s->degree, s->hops), s->nodes))
+		{
+			gnn_infer_pruned(model, &src, ids, n, &s->res);
+			MemoryContextSwitchTo(old);
+			s->computed = true;
+			return;
+		}
+	}
 	gnn_infer_run(model, &src, &s->res);
 	MemoryContextSwitchTo(old);
 	s->computed = true;
@@ -395,12 +662,21 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Model", s->model_name, es);
 	if (model)
 		ExplainPropertyText("Layers", model->summary, es);
-	ExplainPropertyText("Strategy", "full graph", es);
+	ExplainPropertyText("Strategy",
+						s->targets && prune_pays(s->field_estimate, s->nodes) ?
+						"selected nodes" : "full graph", es);
+	if (s->targets && es->costs)
+		ExplainPropertyFloat("Estimated Field", "nodes", s->field_estimate, 0, es);
 	ExplainPropertyText("JIT", gnn_jit_enabled ? "on" : "off", es);
 	if (!es->analyze || !s->computed)
 		return;
 
+	if (s->targets)
+		ExplainPropertyText("Strategy Used", s->res.pruned ?
+							"selected nodes" : "full graph", es);
 	ExplainPropertyInteger("Rows Read", NULL, s->res.rows_read, es);
+	if (s->res.pruned)
+		ExplainPropertyInteger("Receptive Field", "nodes", s->res.field_nodes, es);
 	ExplainPropertyInteger("Peak Memory", "kB", (s->res.stats.peak_bytes + 1023) / 1024, es);
 	ExplainPropertyText("Compiled Code", !s->res.jit ? "not used" :
 						s->res.jit_compiled ? "compiled" : "cached", es);

@@ -1,0 +1,448 @@
+/*-------------------------------------------------------------------------
+ *
+ * prune.c
+ *	  Inference for selected nodes: only their receptive field.
+ *
+ * Walking the module program backwards from the output rows of the target
+ * nodes gives, for every register, the set of nodes whose rows (or whose
+ * in-edges' rows) are needed: a row-wise operation needs the same nodes of
+ * its inputs, a gather at the source needs the sources of those nodes'
+ * in-edges, message passing needs the in-edges of its nodes.  In-edges are
+ * read on demand, by target, through the caller's own queries (an index on
+ * the edge table's dst column makes a point query read only the
+ * neighbourhood), and features only for the nodes the input register
+ * needs.
+ *
+ * The nodes are then numbered so that every register's needed set lies in
+ * a prefix: nodes needed late in the program (the targets, which the output
+ * needs) come first, the outermost hop last.  Each operation then runs over
+ * its prefix with the ordinary kernels, so every (node, layer) value is
+ * computed once, the frontier shrinks layer by layer, and the rows are
+ * those of the full-graph run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "exec.h"
+#include "gnnjit.h"
+#include "idmap.h"
+#include "prune.h"
+
+/* Targets per query when reading in-edges and features */
+#define PRUNE_BATCH 10000
+
+/* A growing array of local node numbers, with membership marks */
+typedef struct NodeSet
+{
+	int32	   *items;
+	int32		count;
+	int32		capacity;
+	uint8	   *mark;			/* by local node, sized like Prune's arrays */
+} NodeSet;
+
+typedef struct Prune
+{
+	const GnnProgram *prog;
+	GnnGraphReader *reader;
+	GnnMemory  *mem;
+	gnnid_hash *ids;			/* id -> local node */
+
+	/* local nodes */
+	int32		n;
+	int32		capacity;
+	int64	   *id;
+	bool	   *loaded;			/* in-edges read */
+	int64	   *estart;			/* into the edge pool */
+	int32	   *ecount;
+	int32	   *key;			/* last operation that needs the node */
+
+	/* in-edges of loaded nodes, grouped by target, in table order */
+	int64		npool;
+	int64		pool_capacity;
+	int32	   *psrc;			/* local source */
+	float	   *pweight;
+
+	NodeSet    *need;			/* per register */
+} Prune;
+
+/* ---------- local nodes and sets ---------- */
+
+static void *
+grow(Prune *p, void *ptr, int64 oldbytes, int64 newbytes)
+{
+	gnn_mem_reserve(p->mem, newbytes - oldbytes, "the receptive field");
+	if (ptr == NULL)
+		return palloc_extended(newbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ptr = repalloc_huge(ptr, newbytes);
+	memset((char *) ptr + oldbytes, 0, newbytes - oldbytes);
+	return ptr;
+}
+
+static void
+grow_nodes(Prune *p)
+{
+	int32		old = p->capacity;
+	int32		cap = Max(old * 2, 1024);
+
+	if (old >= PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("receptive field too large")));
+	p->id = grow(p, p->id, old * sizeof(int64), cap * sizeof(int64));
+	p->loaded = grow(p, p->loaded, old * sizeof(bool), cap * sizeof(bool));
+	p->estart = grow(p, p->estart, old * sizeof(int64), cap * sizeof(int64));
+	p->ecount = grow(p, p->ecount, old * sizeof(int32), cap * sizeof(int32));
+	p->key = grow(p, p->key, old * sizeof(int32), cap * sizeof(int32));
+	for (int32 v = old; v < cap; v++)
+		p->key[v] = -1;
+	for (int r = 0; r < p->prog->nregs; r++)
+		p->need[r].mark = grow(p, p->need[r].mark, old, cap);
+	p->capacity = cap;
+}
+
+/* The local number of node id, numbering it if new */
+static int32
+local_node(Prune *p, int64 id)
+{
+	bool		found;
+	GnnIdEntry *e = gnnid_insert(p->ids, id, &found);
+
+	if (!found)
+	{
+		if (p->n == p->capacity)
+			grow_nodes(p);
+		e->index = p->n;
+		p->id[p->n++] = id;
+	}
+	return e->index;
+}
+
+static void
+add_need(Prune *p, int reg, int32 v)
+{
+	NodeSet    *s = &p->need[reg];
+
+	if (s->mark[v])
+		return;
+	s->mark[v] = 1;
+	if (s->count == s->capacity)
+	{
+		int32		cap = Max(s->capacity * 2, 64);
+
+		s->items = grow(p, s->items, s->capacity * sizeof(int32), cap * sizeof(int32));
+		s->capacity = cap;
+	}
+	s->items[s->count++] = v;
+}
+
+/* ---------- reading in-edges ---------- */
+
+static void
+append_pool(Prune *p, int32 src, float weight)
+{
+	if (p->npool == p->pool_capacity)
+	{
+		int64		cap = Max(p->pool_capacity * 2, 4096);
+
+		p->psrc = grow(p, p->psrc, p->pool_capacity * sizeof(int32), cap * sizeof(int32));
+		p->pweight = grow(p, p->pweight, p->pool_capacity * sizeof(float), cap * sizeof(float));
+		p->pool_capacity = cap;
+	}
+	p->psrc[p->npool] = src;
+	p->pweight[p->npool] = weight;
+	p->npool++;
+}
+
+/* Read the in-edges of nodes[0..n) not read yet, grouping them by target */
+static void
+load_in_edges(Prune *p, const int32 *nodes, int32 n)
+{
+	int64	   *dsts = palloc(sizeof(int64) * PRUNE_BATCH);
+	int32	   *batch = palloc(sizeof(int32) * PRUNE_BATCH);
+	int			nb = 0;
+
+	for (int32 i = 0; i <= n; i++)
+	{
+		GnnEdgeList edges;
+
+		if (i < n && !p->loaded[nodes[i]])
+		{
+			p->loaded[nodes[i]] = true;
+			batch[nb] = nodes[i];
+			dsts[nb++] = p->id[nodes[i]];
+		}
+		if (nb == 0 || (nb < PRUNE_BATCH && i < n))
+			continue;
+
+		gnn_reader_in_edges(p->reader, dsts, nb, &edges);
+		/* group by target, keeping table order within each */
+		for (int b = 0; b < nb; b++)
+		{
+			p->estart[batch[b]] = p->npool;
+			for (int64 e = 0; e < edges.n; e++)
+				if (edges.dst[e] == dsts[b])
+					append_pool(p, local_node(p, edges.src[e]),
+								edges.weight ? edges.weight[e] : 1.0f);
+			p->ecount[batch[b]] = (int32) (p->npool - p->estart[batch[b]]);
+			CHECK_FOR_INTERRUPTS();
+		}
+		nb = 0;
+	}
+}
+
+/* ---------- the backward pass ---------- */
+
+/* add to reg the sources of the in-edges of v, as view sees them */
+static void
+need_sources(Prune *p, int reg, int32 v, GnnEdgeView view)
+{
+	for (int64 e = p->estart[v]; e < p->estart[v] + p->ecount[v]; e++)
+		if (view == GNN_EDGES_AS_GIVEN || p->psrc[e] != v)
+			add_need(p, reg, p->psrc[e]);
+	if (view == GNN_EDGES_ONE_SELF_LOOP)
+		add_need(p, reg, v);
+}
+
+/*
+ * What operation op needs of its inputs, given what is needed of its
+ * output (the set "out", a snapshot of need[op->out]).
+ */
+static void
+need_inputs(Prune *p, const GnnOp *op, const int32 *out, int32 n)
+{
+	const GnnProgram *prog = p->prog;
+	bool		edges = (prog->regs[op->out].space == GNN_SPACE_EDGE);
+	bool		node_msg = (op->a >= 0 && prog->regs[op->a].space == GNN_SPACE_NODE);
+
+	if (edges || op->kind == GNN_OP_AGGREGATE)
+		load_in_edges(p, out, n);
+
+	for (int32 i = 0; i < n; i++)
+	{
+		int32		v = out[i];
+
+		switch (op->kind)
+		{
+			case GNN_OP_INPUT:
+			case GNN_OP_EDGE_WEIGHT:
+				break;
+			case GNN_OP_GATHER_SRC:
+				need_sources(p, op->a, v, op->view);
+				break;
+			case GNN_OP_AGGREGATE:
+				if (node_msg)
+					need_sources(p, op->a, v, op->view);
+				else
+					add_need(p, op->a, v);
+				if (op->b >= 0)
+					add_need(p, op->b, v);
+				break;
+			default:
+				/* row-wise, gathers at the target, edge softmax */
+				if (op->a >= 0)
+					add_need(p, op->a, v);
+				if (op->b >= 0)
+					add_need(p, op->b, v);
+				break;
+		}
+	}
+}
+
+static void
+backward(Prune *p)
+{
+	const GnnProgram *prog = p->prog;
+
+	for (int i = prog->nops - 1; i >= 0; i--)
+	{
+		const GnnOp *op = &prog->ops[i];
+		NodeSet    *out = &p->need[op->out];
+		int32		n = out->count;
+		int32	   *snapshot;
+
+		if (n == 0)
+			continue;
+		snapshot = palloc(sizeof(int32) * n);
+		memcpy(snapshot, out->items, sizeof(int32) * n);
+		for (int32 j = 0; j < n; j++)
+			p->key[snapshot[j]] = Max(p->key[snapshot[j]], i);
+		need_inputs(p, op, snapshot, n);
+		pfree(snapshot);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------- the pruned graph ---------- */
+
+static Prune *sort_p;			/* qsort has no context argument */
+
+static int
+by_key_desc(const void *a, const void *b)
+{
+	int32		va = *(const int32 *) a;
+	int32		vb = *(const int32 *) b;
+
+	if (sort_p->key[va] != sort_p->key[vb])
+		return sort_p->key[va] > sort_p->key[vb] ? -1 : 1;
+	return (va > vb) - (va < vb);
+}
+
+/*
+ * Number the nodes by decreasing last need, so that every register's
+ * needed nodes form a prefix; rows[i] is the prefix operation i runs over.
+ */
+static int32 *
+order_nodes(Prune *p, int64 *rows)
+{
+	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
+	int32	   *pos = palloc(sizeof(int32) * Max(p->n, 1));
+
+	for (int32 v = 0; v < p->n; v++)
+		order[v] = v;
+	sort_p = p;
+	qsort(order, p->n, sizeof(int32), by_key_desc);
+	for (int32 k = 0; k < p->n; k++)
+		pos[order[k]] = k;
+
+	for (int i = 0; i < p->prog->nops; i++)
+	{
+		NodeSet    *s = &p->need[p->prog->ops[i].out];
+
+		rows[i] = 0;
+		for (int32 j = 0; j < s->count; j++)
+			rows[i] = Max(rows[i], pos[s->items[j]] + 1);
+	}
+	pfree(order);
+	return pos;
+}
+
+/* Features of the nodes the input register needs, read by id */
+static void
+read_features(Prune *p)
+{
+	NodeSet    *s = &p->need[p->prog->input];
+	int64	   *ids = palloc(sizeof(int64) * PRUNE_BATCH);
+	int			nb = 0;
+
+	/* the targets were read first */
+	for (int32 i = 0; i <= s->count; i++)
+	{
+		if (i < s->count && gnn_reader_node(p->reader, p->id[s->items[i]]) < 0)
+			ids[nb++] = p->id[s->items[i]];
+		if (nb > 0 && (nb == PRUNE_BATCH || i == s->count))
+		{
+			gnn_reader_nodes(p->reader, ids, nb);
+			nb = 0;
+		}
+	}
+	for (int32 i = 0; i < s->count; i++)
+		if (gnn_reader_node(p->reader, p->id[s->items[i]]) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("an edge refers to node " INT64_FORMAT ", which is not in the node table",
+							p->id[s->items[i]])));
+}
+
+/* The receptive field as a graph, nodes numbered by pos */
+static GnnGraph *
+build_graph(Prune *p, const int32 *pos, int width, bool has_weight)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	GnnGraph   *read = gnn_reader_graph(p->reader);
+	GnnCsr	   *csr = &g->views[GNN_EDGES_AS_GIVEN];
+	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
+	int64		m = 0;
+
+	g->nnodes = p->n;
+	g->width = width;
+	g->has_weight = has_weight;
+	g->mem = p->mem;
+	g->rows_read = read->rows_read;
+	g->ids = gnn_mem_alloc(p->mem, Max(p->n, 1) * sizeof(int64), "the receptive field");
+	g->x = gnn_mem_alloc(p->mem, Max(p->n, 1) * (int64) width * sizeof(float),
+						 "the receptive field");
+	memset(g->x, 0, Max(p->n, 1) * (int64) width * sizeof(float));
+	for (int32 v = 0; v < p->n; v++)
+	{
+		int32		r = gnn_reader_node(p->reader, p->id[v]);
+
+		order[pos[v]] = v;
+		g->ids[pos[v]] = p->id[v];
+		if (r >= 0)
+			memcpy(g->x + (int64) pos[v] * width, read->x + (int64) r * width,
+				   sizeof(float) * width);
+	}
+
+	csr->rowptr = gnn_mem_alloc(p->mem, (p->n + 1) * sizeof(int64), "the receptive field");
+	csr->src = gnn_mem_alloc(p->mem, Max(p->npool, 1) * sizeof(int32), "the receptive field");
+	if (has_weight)
+		csr->weight = gnn_mem_alloc(p->mem, Max(p->npool, 1) * sizeof(float), "the receptive field");
+	for (int32 k = 0; k < p->n; k++)
+	{
+		int32		v = order[k];
+
+		csr->rowptr[k] = m;
+		for (int64 e = p->estart[v]; e < p->estart[v] + p->ecount[v]; e++, m++)
+		{
+			csr->src[m] = pos[p->psrc[e]];
+			if (has_weight)
+				csr->weight[m] = p->pweight[e];
+		}
+	}
+	csr->rowptr[p->n] = m;
+	csr->nedges = m;
+	g->built[GNN_EDGES_AS_GIVEN] = true;
+	return g;
+}
+
+/*
+ * Run model for the target node ids only.  The result holds one row per
+ * target that is in the node table, in the order given (duplicates once).
+ */
+void
+gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
+				 int ntargets, GnnInferResult *out)
+{
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+	Prune		p;
+	int64	   *rows;
+	int32	   *pos;
+	GnnGraph   *g;
+	int32		nt = 0;
+
+	memset(out, 0, sizeof(GnnInferResult));
+	memset(&p, 0, sizeof(p));
+	src->width = model->in_width;
+	p.prog = model->prog;
+	p.mem = &mem;
+	p.reader = gnn_reader_begin(src, &mem);
+	p.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
+	p.need = palloc0(sizeof(NodeSet) * model->prog->nregs);
+
+	/* the targets that are nodes, first */
+	gnn_reader_nodes(p.reader, targets, ntargets);
+	for (int i = 0; i < ntargets; i++)
+		if (gnn_reader_node(p.reader, targets[i]) >= 0)
+		{
+			int32		v = local_node(&p, targets[i]);
+
+			if (!p.need[model->prog->output].mark[v])
+				nt++;
+			add_need(&p, model->prog->output, v);
+		}
+
+	backward(&p);
+	read_features(&p);
+	rows = palloc(sizeof(int64) * model->prog->nops);
+	pos = order_nodes(&p, rows);
+	g = build_graph(&p, pos, model->in_width, src->weight_col != NULL);
+	gnn_reader_end(p.reader);
+
+	gnn_infer_graph(model, g, rows, &mem, out);
+	out->nnodes = nt;
+	out->pruned = true;
+	out->field_nodes = p.n;
+}
