@@ -20,6 +20,7 @@ OBJS = \
 	src/infer.o \
 	src/prune.o \
 	src/stats.o \
+	src/progress.o \
 	src/generate.o \
 	src/scan.o \
 	jit/codegen.o

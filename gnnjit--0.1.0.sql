@@ -89,3 +89,20 @@ CREATE FUNCTION @extschema@.gnn_generate_graph(
 RETURNS void
 AS 'MODULE_PATHNAME', 'gnn_generate_graph'
 LANGUAGE C STRICT VOLATILE;
+
+-- Running inferences, like pg_stat_progress_create_index
+CREATE FUNCTION @extschema@.gnn_stat_progress_raw(
+    OUT pid integer, OUT datid oid, OUT model_hash integer, OUT nodes oid,
+    OUT phase text, OUT layer integer, OUT layers integer,
+    OUT nodes_done bigint, OUT nodes_total bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'gnn_stat_progress'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW @extschema@.gnn_stat_progress AS
+    SELECT p.pid, d.datname, m.name AS model, p.nodes::regclass AS nodes,
+           p.phase, p.layer, p.layers, p.nodes_done, p.nodes_total
+    FROM @extschema@.gnn_stat_progress_raw() AS p
+    LEFT JOIN pg_catalog.pg_database AS d ON d.oid = p.datid
+    LEFT JOIN @extschema@.gnn_models AS m ON pg_catalog.hashtext(m.name COLLATE "C") = p.model_hash;
+GRANT SELECT ON @extschema@.gnn_stat_progress TO PUBLIC;

@@ -15,6 +15,7 @@
 #include "portability/instr_time.h"
 
 #include "exec.h"
+#include "progress.h"
 #include "kernels.h"
 
 /* Target nodes per chunk between interrupt checks */
@@ -186,6 +187,7 @@ gnn_exec_run(GnnExec *ex)
 		if (prog->uses_views[v])
 			gnn_graph_build_view(g, v);
 	env_init(ex);
+	gnn_progress_phase(GNN_PHASE_COMPUTING, g->nnodes);
 
 	for (int i = 0; i < prog->nops; i++)
 	{
@@ -204,6 +206,7 @@ gnn_exec_run(GnnExec *ex)
 			for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
 			{
 				gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, n));
+				gnn_progress_layer(op->layer, Min(lo + GNN_CHUNK_NODES, n));
 				CHECK_FOR_INTERRUPTS();
 			}
 		}

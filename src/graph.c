@@ -33,6 +33,7 @@
 
 #include "gnnjit.h"
 #include "graph.h"
+#include "progress.h"
 
 #include "idmap.h"
 
@@ -246,7 +247,10 @@ scan_direct(ReadState *rs, RowCallback cb)
 			values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
 		cb(rs, values, nulls);
 		if ((++n & 1023) == 0)
+		{
+			gnn_progress_done(rs->count);
 			CHECK_FOR_INTERRUPTS();
+		}
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -316,6 +320,7 @@ scan_spi_keys(ReadState *rs, RowCallback cb, const char *keycol,
 		}
 		MemoryContextSwitchTo(spicxt);
 		SPI_freetuptable(SPI_tuptable);
+		gnn_progress_done(rs->count);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
@@ -689,6 +694,7 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	rs.ids = gnnid_create(CurrentMemoryContext, est, NULL);
 	rs.table = &nodes;
 	grow_nodes(&rs, est);
+	gnn_progress_phase(GNN_PHASE_READING_NODES, estimate_rows(nodes.rel));
 	scan_table(&rs, node_row);
 	g->nnodes = rs.count;
 	g->rows_read = rs.count;
@@ -698,6 +704,7 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	rs.count = 0;
 	rs.capacity = 0;
 	grow_edges(&rs, estimate_rows(edges.rel) + 16);
+	gnn_progress_phase(GNN_PHASE_READING_EDGES, estimate_rows(edges.rel));
 	scan_table(&rs, edge_row);
 	g->rows_read += rs.count;
 	build_csr(&rs);

@@ -26,6 +26,7 @@
 #include "graph.h"
 #include "infer.h"
 #include "model.h"
+#include "progress.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(gnn_infer);
@@ -148,6 +149,7 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 	out->stats = ex.stats;
 	out->jit = ex.jit;
 	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
+	gnn_progress_end();
 }
 
 /*
@@ -162,6 +164,7 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
 
 	memset(out, 0, sizeof(GnnInferResult));
 	src->width = model->in_width;
+	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
 	check_estimate(src, &mem);
 	g = gnn_graph_read(src, &mem);
 	gnn_infer_graph(model, g, NULL, &mem, out);

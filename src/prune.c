@@ -29,6 +29,7 @@
 #include "exec.h"
 #include "gnnjit.h"
 #include "idmap.h"
+#include "progress.h"
 #include "prune.h"
 
 /* Targets per query when reading in-edges and features */
@@ -416,6 +417,8 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	memset(out, 0, sizeof(GnnInferResult));
 	memset(&p, 0, sizeof(p));
 	src->width = model->in_width;
+	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
+	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
 	p.prog = model->prog;
 	p.mem = &mem;
 	p.reader = gnn_reader_begin(src, &mem);
