@@ -19,6 +19,7 @@ OBJS = \
 	src/exec.o \
 	src/infer.o \
 	src/prune.o \
+	src/subgraph.o \
 	src/stats.o \
 	src/progress.o \
 	src/generate.o \
@@ -28,7 +29,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
 PG_CFLAGS = -O3
 
-REGRESS = layers jit scan prune errors privileges limits cora
+REGRESS = layers jit scan prune subgraph errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

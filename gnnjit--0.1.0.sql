@@ -54,7 +54,11 @@ CREATE FUNCTION @extschema@.gnn_infer(
     dst      name DEFAULT 'dst',
     weight   name DEFAULT NULL,
     id       name DEFAULT 'id',
-    features name DEFAULT 'features')
+    features name DEFAULT 'features',
+    strategy text DEFAULT 'full',
+    batch_size integer DEFAULT 1024,
+    fanout   integer[] DEFAULT NULL,
+    seed     bigint DEFAULT 0)
 RETURNS TABLE (node_id bigint, embedding real[])
 AS 'MODULE_PATHNAME', 'gnn_infer'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000

@@ -170,17 +170,6 @@ threshold32(double p)
 }
 
 /*
- * One bit level of R-MAT: the quadrant that uniform u falls in appends a
- * bit to each end, without branches.
- */
-static inline void
-rmat_level(const RmatGenerator *gen, uint32 u, uint64 *s, uint64 *d)
-{
-	*s = (*s << 1) | (u >= gen->t_ab);
-	*d = (*d << 1) | ((u >= gen->t_a) ^ (u >= gen->t_ab) ^ (u >= gen->t_abc));
-}
-
-/*
  * Edge number 'edge': R-MAT picks one quadrant per bit level, most
  * significant first, with probabilities a, b, c, d for (src bit, dst bit)
  * = (0,0), (0,1), (1,0), (1,1).  The pair goes through the permutation and
@@ -195,18 +184,20 @@ rmat_edge(const RmatGenerator *gen, int64 edge, int64 *src, int64 *dst)
 	{
 		uint64		s = 0;
 		uint64		d = 0;
-		int			level;
+		uint64		r = 0;
 
-		/* two levels per 64-bit draw */
-		for (level = gen->scale; level >= 2; level -= 2)
+		for (int level = 0; level < gen->scale; level++)
 		{
-			uint64		r = splitmix64(&state);
+			uint32		u;
 
-			rmat_level(gen, (uint32) r, &s, &d);
-			rmat_level(gen, (uint32) (r >> 32), &s, &d);
+			if ((level & 1) == 0)
+				r = splitmix64(&state);
+			u = (uint32) r;
+			r >>= 32;
+			/* branch-free: the quadrant decides both bits */
+			s = (s << 1) | (u >= gen->t_ab);
+			d = (d << 1) | ((u >= gen->t_a) ^ (u >= gen->t_ab) ^ (u >= gen->t_abc));
 		}
-		if (level > 0)
-			rmat_level(gen, (uint32) splitmix64(&state), &s, &d);
 		s = permutation_apply(&gen->perm, s);
 		d = permutation_apply(&gen->perm, d);
 		if (s < gen->num_nodes && d < gen->num_nodes)

@@ -49,8 +49,62 @@ name_arg(Datum *values, bool *nulls, int n, const char *what)
  * The model and graph source named by gnn_infer's eight arguments, as the
  * SQL function and the custom scan receive them.
  */
+/* strategy, batch_size, fanout and seed: arguments 8 to 11 */
+static void
+options_args(Datum *values, bool *nulls, GnnInferOptions *opts)
+{
+	char	   *strategy = nulls[8] ? "full" : TextDatumGetCString(values[8]);
+
+	memset(opts, 0, sizeof(GnnInferOptions));
+	if (strcmp(strategy, "full") == 0)
+		opts->strategy = GNN_STRATEGY_FULL;
+	else if (strcmp(strategy, "subgraph") == 0)
+		opts->strategy = GNN_STRATEGY_SUBGRAPH;
+	else if (strcmp(strategy, "subgraph_trimmed") == 0)
+		opts->strategy = GNN_STRATEGY_TRIMMED;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown strategy \"%s\"", strategy),
+				 errhint("Use \"full\", \"subgraph\" or \"subgraph_trimmed\".")));
+	opts->batch_size = nulls[9] ? 1024 : DatumGetInt32(values[9]);
+	if (opts->batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1")));
+	opts->seed = nulls[11] ? 0 : DatumGetInt64(values[11]);
+	if (!nulls[10])
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(values[10]);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &enulls, &n);
+		if (n < 1 || array_contains_nulls(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("fanout must be a non-empty array without NULLs")));
+		if (opts->strategy != GNN_STRATEGY_SUBGRAPH)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("fanout needs strategy \"subgraph\"")));
+		opts->hops = n;
+		opts->fanout = palloc(sizeof(int) * n);
+		for (int i = 0; i < n; i++)
+		{
+			opts->fanout[i] = DatumGetInt32(elems[i]);
+			if (opts->fanout[i] < -1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("fanout values must be -1 (all) or at least 0")));
+		}
+	}
+}
+
 GnnModel *
-gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src)
+gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
+			   GnnInferOptions *opts)
 {
 	if (nulls[0] || nulls[1] || nulls[2])
 		ereport(ERROR,
@@ -64,6 +118,7 @@ gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src)
 	src->weight_col = name_arg(values, nulls, 5, NULL);
 	src->id_col = name_arg(values, nulls, 6, "id");
 	src->features_col = name_arg(values, nulls, 7, "features");
+	options_args(values, nulls, opts);
 	return gnn_model_get(TextDatumGetCString(values[0]));
 }
 
@@ -117,7 +172,7 @@ check_estimate(const GnnGraphSource *src, GnnMemory *mem)
  */
 void
 gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
-				GnnMemory *mem, GnnInferResult *out)
+				GnnMemory *mem, double cost, GnnInferResult *out)
 {
 	GnnExec		ex;
 	int64		need;
@@ -129,9 +184,7 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 
 	gnn_exec_init(&ex, model->prog, model->kops, g, mem);
 	ex.op_rows = op_rows;
-	if (gnn_jit_enabled &&
-		gnn_exec_cost(model->prog, g) >= gnn_jit_above_cost &&
-		gnn_jit_available())
+	if (gnn_jit_enabled && cost >= gnn_jit_above_cost && gnn_jit_available())
 	{
 		bool		cached = (model->jit != NULL);
 
@@ -149,25 +202,39 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 	out->stats = ex.stats;
 	out->jit = ex.jit;
 	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
-	gnn_progress_end();
+}
+
+/* Read the whole graph described by src, within gnnjit.max_memory */
+GnnGraph *
+gnn_infer_read(GnnModel *model, GnnGraphSource *src, GnnMemory *mem)
+{
+	src->width = model->in_width;
+	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
+	check_estimate(src, mem);
+	return gnn_graph_read(src, mem);
 }
 
 /*
- * Run model on the whole graph described by src; the outputs are allocated
- * in the current memory context.
+ * Run model on the graph described by src, by opts' strategy; the outputs
+ * are allocated in the current memory context.
  */
 void
-gnn_infer_run(GnnModel *model, GnnGraphSource *src, GnnInferResult *out)
+gnn_infer_run(GnnModel *model, GnnGraphSource *src,
+			  const GnnInferOptions *opts, GnnInferResult *out)
 {
 	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
 	GnnGraph   *g;
 
 	memset(out, 0, sizeof(GnnInferResult));
-	src->width = model->in_width;
-	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
-	check_estimate(src, &mem);
-	g = gnn_graph_read(src, &mem);
-	gnn_infer_graph(model, g, NULL, &mem, out);
+	if (opts->strategy != GNN_STRATEGY_FULL)
+	{
+		gnn_infer_subgraph(model, src, opts, out);
+		gnn_progress_end();
+		return;
+	}
+	g = gnn_infer_read(model, src, &mem);
+	gnn_infer_graph(model, g, NULL, &mem, gnn_exec_cost(model->prog, g), out);
+	gnn_progress_end();
 }
 
 static void
@@ -199,7 +266,7 @@ gnn_infer(PG_FUNCTION_ARGS)
 	MemoryContext cxt;
 	MemoryContext old;
 	GnnInferResult res;
-
+	GnnInferOptions opts;
 	Datum		values[GNN_INFER_NARGS];
 	bool		nulls[GNN_INFER_NARGS];
 
@@ -208,13 +275,13 @@ gnn_infer(PG_FUNCTION_ARGS)
 		values[i] = PG_GETARG_DATUM(i);
 		nulls[i] = PG_ARGISNULL(i);
 	}
-	model = gnn_infer_args(values, nulls, &src);
+	model = gnn_infer_args(values, nulls, &src, &opts);
 	InitMaterializedSRF(fcinfo, 0);
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "gnnjit inference",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	gnn_infer_run(model, &src, &res);
+	gnn_infer_run(model, &src, &opts, &res);
 	MemoryContextSwitchTo(old);
 
 	emit_rows(rsinfo, &res);

@@ -27,21 +27,47 @@ typedef struct GnnInferResult
 	int			jit_functions;
 	double		jit_ms;			/* generation + emission, if compiled */
 	bool		pruned;			/* selected nodes over their receptive field */
-	int64		field_nodes;	/* nodes of the receptive field */
+	int64		field_nodes;	/* nodes of the receptive field(s) computed */
+	int64		batches;		/* subgraph strategies: batches run */
 } GnnInferResult;
 
 extern Datum gnn_infer(PG_FUNCTION_ARGS);
 
-/* gnn_infer's arguments: model, edges, nodes, src, dst, weight, id, features */
-#define GNN_INFER_NARGS 8
+/*
+ * gnn_infer's arguments: model, edges, nodes, src, dst, weight, id,
+ * features, strategy, batch_size, fanout, seed
+ */
+#define GNN_INFER_NARGS 12
+
+/* How to run: the whole graph at once, or per batch of target nodes */
+typedef enum GnnStrategy
+{
+	GNN_STRATEGY_FULL,
+	GNN_STRATEGY_SUBGRAPH,		/* each batch's L-hop subgraph, every layer */
+	GNN_STRATEGY_TRIMMED		/* ... each layer on the nodes still needed */
+} GnnStrategy;
+
+typedef struct GnnInferOptions
+{
+	GnnStrategy strategy;
+	int			batch_size;
+	int		   *fanout;			/* sampled neighbours per hop, or NULL */
+	int			hops;			/* length of fanout */
+	int64		seed;
+} GnnInferOptions;
 
 extern GnnModel *gnn_infer_args(Datum *values, bool *nulls,
-								GnnGraphSource *src);
+								GnnGraphSource *src, GnnInferOptions *opts);
 extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,
-						  GnnInferResult *out);
+						  const GnnInferOptions *opts, GnnInferResult *out);
+extern GnnGraph *gnn_infer_read(GnnModel *model, GnnGraphSource *src,
+								GnnMemory *mem);
 extern void gnn_infer_graph(GnnModel *model, GnnGraph *g,
 							const int64 *op_rows, GnnMemory *mem,
-							GnnInferResult *out);
+							double cost, GnnInferResult *out);
+extern void gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
+							   const GnnInferOptions *opts,
+							   GnnInferResult *out);
 extern void gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values);
 
 #endif							/* GNN_INFER_H */

@@ -3,6 +3,10 @@
  * prune.c
  *	  Inference for selected nodes: only their receptive field.
  *
+ * The same machinery serves the subgraph strategy (subgraph.c), which
+ * takes its in-edges and features from a graph already in memory instead,
+ * and can sample neighbours as PyG's NeighborLoader does.
+ *
  * Walking the module program backwards from the output rows of the target
  * nodes gives, for every register, the set of nodes whose rows (or whose
  * in-edges' rows) are needed: a row-wise operation needs the same nodes of
@@ -24,6 +28,7 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 
 #include "exec.h"
@@ -47,7 +52,8 @@ typedef struct NodeSet
 typedef struct Prune
 {
 	const GnnProgram *prog;
-	GnnGraphReader *reader;
+	GnnGraphReader *reader;		/* reading from tables, or */
+	const GnnGraph *whole;		/* a graph in memory, ids = its indexes */
 	GnnMemory  *mem;
 	gnnid_hash *ids;			/* id -> local node */
 
@@ -157,14 +163,41 @@ append_pool(Prune *p, int32 src, float weight)
 	p->npool++;
 }
 
+/* In-edges of v from the graph in memory, in its (table) order */
+static void
+copy_in_edges(Prune *p, int32 v)
+{
+	const GnnCsr *csr = &p->whole->views[GNN_EDGES_AS_GIVEN];
+	int64		i = p->id[v];
+
+	p->estart[v] = p->npool;
+	for (int64 e = csr->rowptr[i]; e < csr->rowptr[i + 1]; e++)
+		append_pool(p, local_node(p, csr->src[e]),
+					csr->weight ? csr->weight[e] : 1.0f);
+	p->ecount[v] = (int32) (p->npool - p->estart[v]);
+}
+
 /* Read the in-edges of nodes[0..n) not read yet, grouping them by target */
 static void
 load_in_edges(Prune *p, const int32 *nodes, int32 n)
 {
-	int64	   *dsts = palloc(sizeof(int64) * PRUNE_BATCH);
-	int32	   *batch = palloc(sizeof(int32) * PRUNE_BATCH);
+	int64	   *dsts;
+	int32	   *batch;
 	int			nb = 0;
 
+	if (p->whole)
+	{
+		for (int32 i = 0; i < n; i++)
+			if (!p->loaded[nodes[i]])
+			{
+				p->loaded[nodes[i]] = true;
+				copy_in_edges(p, nodes[i]);
+			}
+		return;
+	}
+
+	dsts = palloc(sizeof(int64) * PRUNE_BATCH);
+	batch = palloc(sizeof(int32) * PRUNE_BATCH);
 	for (int32 i = 0; i <= n; i++)
 	{
 		GnnEdgeList edges;
@@ -352,7 +385,7 @@ static GnnGraph *
 build_graph(Prune *p, const int32 *pos, int width, bool has_weight)
 {
 	GnnGraph   *g = palloc0(sizeof(GnnGraph));
-	GnnGraph   *read = gnn_reader_graph(p->reader);
+	const GnnGraph *read = p->whole ? p->whole : gnn_reader_graph(p->reader);
 	GnnCsr	   *csr = &g->views[GNN_EDGES_AS_GIVEN];
 	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
 	int64		m = 0;
@@ -361,14 +394,14 @@ build_graph(Prune *p, const int32 *pos, int width, bool has_weight)
 	g->width = width;
 	g->has_weight = has_weight;
 	g->mem = p->mem;
-	g->rows_read = read->rows_read;
+	g->rows_read = p->whole ? 0 : read->rows_read;
 	g->ids = gnn_mem_alloc(p->mem, Max(p->n, 1) * sizeof(int64), "the receptive field");
 	g->x = gnn_mem_alloc(p->mem, Max(p->n, 1) * (int64) width * sizeof(float),
 						 "the receptive field");
 	memset(g->x, 0, Max(p->n, 1) * (int64) width * sizeof(float));
 	for (int32 v = 0; v < p->n; v++)
 	{
-		int32		r = gnn_reader_node(p->reader, p->id[v]);
+		int64		r = p->whole ? p->id[v] : gnn_reader_node(p->reader, p->id[v]);
 
 		order[pos[v]] = v;
 		g->ids[pos[v]] = p->id[v];
@@ -399,6 +432,111 @@ build_graph(Prune *p, const int32 *pos, int width, bool has_weight)
 	return g;
 }
 
+static void
+prune_init(Prune *p, const GnnProgram *prog, GnnMemory *mem)
+{
+	memset(p, 0, sizeof(Prune));
+	p->prog = prog;
+	p->mem = mem;
+	p->ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
+	p->need = palloc0(sizeof(NodeSet) * prog->nregs);
+}
+
+/*
+ * The exact receptive field of targets[0..n) (indexes of the graph in
+ * memory, distinct) as a graph whose first n nodes are the targets.  With
+ * rows, each operation's prefix is returned (the trimmed form); without,
+ * the whole subgraph is meant to run through every layer, as subgraph
+ * inference does.
+ */
+GnnGraph *
+gnn_field_subgraph(const GnnProgram *prog, const GnnGraph *whole,
+				   const int64 *targets, int n, int64 *rows, GnnMemory *mem)
+{
+	Prune		p;
+	int64	   *prefix = rows ? rows : palloc(sizeof(int64) * prog->nops);
+
+	prune_init(&p, prog, mem);
+	p.whole = whole;
+	for (int i = 0; i < n; i++)
+		add_need(&p, prog->output, local_node(&p, targets[i]));
+	backward(&p);
+	return build_graph(&p, order_nodes(&p, prefix), whole->width,
+					   whole->has_weight);
+}
+
+/* Up to fanout distinct in-edges of v, drawn with a seeded generator */
+static void
+sample_in_edges(Prune *p, int32 v, int fanout, pg_prng_state *rng)
+{
+	const GnnCsr *csr = &p->whole->views[GNN_EDGES_AS_GIVEN];
+	int64		i = p->id[v];
+	int64		deg = csr->rowptr[i + 1] - csr->rowptr[i];
+
+	p->loaded[v] = true;
+	if (fanout < 0 || deg <= fanout)
+	{
+		copy_in_edges(p, v);
+		return;
+	}
+	/* Floyd's algorithm: fanout distinct positions, kept in edge order */
+	{
+		bool	   *pick = palloc0(sizeof(bool) * deg);
+
+		for (int64 j = deg - fanout; j < deg; j++)
+		{
+			int64		t = (int64) pg_prng_uint64_range(rng, 0, j);
+
+			pick[pick[t] ? j : t] = true;
+		}
+		p->estart[v] = p->npool;
+		for (int64 j = 0; j < deg; j++)
+			if (pick[j])
+			{
+				int64		e = csr->rowptr[i] + j;
+
+				append_pool(p, local_node(p, csr->src[e]),
+							csr->weight ? csr->weight[e] : 1.0f);
+			}
+		p->ecount[v] = (int32) (p->npool - p->estart[v]);
+		pfree(pick);
+	}
+}
+
+/*
+ * The sampled L-hop in-neighbourhood of targets[0..n), as PyG's
+ * NeighborLoader builds it: hop h keeps at most fanout[h] in-edges of each
+ * node first reached at hop h; nodes of the last hop keep none.  The whole
+ * model then runs on it, as on a mini-batch.
+ */
+GnnGraph *
+gnn_sampled_subgraph(const GnnProgram *prog, const GnnGraph *whole,
+					 const int64 *targets, int n, const int *fanout,
+					 int hops, pg_prng_state *rng, GnnMemory *mem)
+{
+	Prune		p;
+	int32	   *pos;
+	int32		level_start = 0;
+
+	prune_init(&p, prog, mem);
+	p.whole = whole;
+	for (int i = 0; i < n; i++)
+		local_node(&p, targets[i]);
+	for (int h = 0; h < hops; h++)
+	{
+		int32		level_end = p.n;
+
+		for (int32 v = level_start; v < level_end; v++)
+			sample_in_edges(&p, v, fanout[h], rng);
+		level_start = level_end;
+		CHECK_FOR_INTERRUPTS();
+	}
+	pos = palloc(sizeof(int32) * Max(p.n, 1));
+	for (int32 v = 0; v < p.n; v++)
+		pos[v] = v;
+	return build_graph(&p, pos, whole->width, whole->has_weight);
+}
+
 /*
  * Run model for the target node ids only.  The result holds one row per
  * target that is in the node table, in the order given (duplicates once).
@@ -415,15 +553,11 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	int32		nt = 0;
 
 	memset(out, 0, sizeof(GnnInferResult));
-	memset(&p, 0, sizeof(p));
 	src->width = model->in_width;
 	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
 	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
-	p.prog = model->prog;
-	p.mem = &mem;
+	prune_init(&p, model->prog, &mem);
 	p.reader = gnn_reader_begin(src, &mem);
-	p.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
-	p.need = palloc0(sizeof(NodeSet) * model->prog->nregs);
 
 	/* the targets that are nodes, first */
 	gnn_reader_nodes(p.reader, targets, ntargets);
@@ -444,7 +578,8 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	g = build_graph(&p, pos, model->in_width, src->weight_col != NULL);
 	gnn_reader_end(p.reader);
 
-	gnn_infer_graph(model, g, rows, &mem, out);
+	gnn_infer_graph(model, g, rows, &mem, gnn_exec_cost(model->prog, g), out);
+	gnn_progress_end();
 	out->nnodes = nt;
 	out->pruned = true;
 	out->field_nodes = p.n;

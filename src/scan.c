@@ -64,6 +64,7 @@ typedef struct GnnScanState
 	GnnInferResult res;
 	int64		next;			/* next output row */
 	char	   *model_name;
+	char	   *strategy;		/* a constant strategy other than "full" */
 	bool		targets;		/* a target qual was pushed down */
 	bool		targets_array;	/* the targets' expression is an array */
 	double		field_estimate; /* for the estimated number of targets */
@@ -272,6 +273,16 @@ target_qual(RelOptInfo *rel, bool *is_array)
 	return NULL;
 }
 
+/* The call asks for the full-graph strategy (the default) */
+static bool
+full_strategy(FuncExpr *fexpr)
+{
+	Const	   *c = list_nth(fexpr->args, 8);
+
+	return IsA(c, Const) &&
+		(c->constisnull || strcmp(TextDatumGetCString(c->constvalue), "full") == 0);
+}
+
 /* Hops of message passing in a model: layers that read their neighbours */
 static int
 model_hops(FuncExpr *fexpr)
@@ -389,7 +400,7 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	 * again with the actual number.
 	 */
 	target = target_qual(rel, &is_array);
-	if (target && gnn_pruning != GNN_PRUNING_OFF)
+	if (target && gnn_pruning != GNN_PRUNING_OFF && full_strategy(fexpr))
 	{
 		double		degree = (nodes > 0 && edges >= 0) ? edges / nodes : 10;
 		int			hops = model_hops(fexpr);
@@ -466,10 +477,14 @@ begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
 	GnnScanState *s = (GnnScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	Const	   *model = linitial(cscan->custom_exprs);
+	Const	   *strategy = list_nth(cscan->custom_exprs, 8);
 
 	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
 	if (IsA(model, Const) && !model->constisnull)
 		s->model_name = TextDatumGetCString(model->constvalue);
+	if (IsA(strategy, Const) && !strategy->constisnull &&
+		strcmp(TextDatumGetCString(strategy->constvalue), "full") != 0)
+		s->strategy = TextDatumGetCString(strategy->constvalue);
 	if (cscan->custom_private)
 	{
 		s->targets = true;
@@ -552,6 +567,7 @@ compute(GnnScanState *s)
 	Datum		values[GNN_INFER_NARGS + 1];
 	bool		nulls[GNN_INFER_NARGS + 1];
 	GnnGraphSource src;
+	GnnInferOptions opts;
 	GnnModel   *model;
 	MemoryContext old;
 	int			i = 0;
@@ -566,9 +582,9 @@ compute(GnnScanState *s)
 		values[i] = ExecEvalExpr((ExprState *) lfirst(lc), econtext, &nulls[i]);
 		i++;
 	}
-	model = gnn_infer_args(values, nulls, &src);
+	model = gnn_infer_args(values, nulls, &src, &opts);
 	s->model_name = pstrdup(model->name);
-	if (s->targets)
+	if (s->targets && opts.strategy == GNN_STRATEGY_FULL)
 	{
 		int			n;
 		int64	   *ids = target_ids(s, values[GNN_INFER_NARGS],
@@ -583,7 +599,7 @@ compute(GnnScanState *s)
 			return;
 		}
 	}
-	gnn_infer_run(model, &src, &s->res);
+	gnn_infer_run(model, &src, &opts, &s->res);
 	MemoryContextSwitchTo(old);
 	s->computed = true;
 }
@@ -662,7 +678,7 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Model", s->model_name, es);
 	if (model)
 		ExplainPropertyText("Layers", model->summary, es);
-	ExplainPropertyText("Strategy",
+	ExplainPropertyText("Strategy", s->strategy ? s->strategy :
 						s->targets && prune_pays(s->field_estimate, s->nodes) ?
 						"selected nodes" : "full graph", es);
 	if (s->targets && es->costs)
@@ -675,6 +691,11 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Strategy Used", s->res.pruned ?
 							"selected nodes" : "full graph", es);
 	ExplainPropertyInteger("Rows Read", NULL, s->res.rows_read, es);
+	if (s->res.batches > 0)
+	{
+		ExplainPropertyInteger("Batches", NULL, s->res.batches, es);
+		ExplainPropertyInteger("Subgraph Nodes", NULL, s->res.field_nodes, es);
+	}
 	if (s->res.pruned)
 		ExplainPropertyInteger("Receptive Field", "nodes", s->res.field_nodes, es);
 	ExplainPropertyInteger("Peak Memory", "kB", (s->res.stats.peak_bytes + 1023) / 1024, es);
