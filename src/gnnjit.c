@@ -29,7 +29,7 @@ static const struct config_enum_entry pruning_options[] = {
 	{NULL, 0, false}
 };
 bool		gnn_jit_enabled = true;
-double		gnn_jit_above_cost = 1e7;
+double		gnn_jit_above_cost = 1e9;
 
 void		_PG_init(void);
 
@@ -82,7 +82,7 @@ _PG_init(void)
 							 "The cost is the inference's estimated floating-point operations; "
 							 "cheaper inferences run the portable kernels, skipping compilation.",
 							 &gnn_jit_above_cost,
-							 1e7,
+							 1e9,
 							 0,
 							 DBL_MAX,
 							 PGC_USERSET,
