@@ -61,7 +61,7 @@ CREATE FUNCTION @extschema@.gnn_infer(
     seed     bigint DEFAULT 0)
 RETURNS TABLE (node_id bigint, embedding real[])
 AS 'MODULE_PATHNAME', 'gnn_infer'
-LANGUAGE C CALLED ON NULL INPUT VOLATILE ROWS 1000
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE ROWS 1000
 SUPPORT @extschema@.gnn_infer_support;
 
 CREATE FUNCTION @extschema@.gnn_jit_stats(

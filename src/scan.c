@@ -33,6 +33,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/supportnodes.h"
+#include "access/parallel.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
@@ -51,6 +52,7 @@
 #include "gnnjit.h"
 #include "infer.h"
 #include "model.h"
+#include "parallel.h"
 #include "prune.h"
 #include "scan.h"
 
@@ -71,6 +73,10 @@ typedef struct GnnScanState
 	double		nodes;			/* the graph's estimated nodes, mean */
 	double		degree;			/* in-degree, and the model's hops */
 	int			hops;
+	/* parallel: this participant's share */
+	GnnShared  *shared;
+	GnnParallelRun prun;
+	int64		chunk_end;		/* end of the output rows claimed */
 } GnnScanState;
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
@@ -85,6 +91,16 @@ static void end_gnn_scan(CustomScanState *node);
 static void rescan_gnn_scan(CustomScanState *node);
 static void explain_gnn_scan(CustomScanState *node, List *ancestors,
 							 ExplainState *es);
+static Size estimate_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt);
+static void initialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
+									void *coordinate);
+static void reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
+									  void *coordinate);
+static void initialize_worker_gnn_scan(CustomScanState *node, shm_toc *toc,
+									   void *coordinate);
+static void compute_parallel(GnnScanState *s, GnnModel *model,
+							 GnnGraphSource *src);
+static bool next_row(GnnScanState *s, int64 *row);
 
 static const CustomPathMethods gnn_path_methods = {
 	.CustomName = "GnnScan",
@@ -102,6 +118,10 @@ static const CustomExecMethods gnn_exec_methods = {
 	.ExecCustomScan = exec_gnn_scan,
 	.EndCustomScan = end_gnn_scan,
 	.ReScanCustomScan = rescan_gnn_scan,
+	.EstimateDSMCustomScan = estimate_dsm_gnn_scan,
+	.InitializeDSMCustomScan = initialize_dsm_gnn_scan,
+	.ReInitializeDSMCustomScan = reinitialize_dsm_gnn_scan,
+	.InitializeWorkerCustomScan = initialize_worker_gnn_scan,
 	.ExplainCustomScan = explain_gnn_scan,
 };
 
@@ -358,6 +378,33 @@ prune_pays(double field, double nodes)
 }
 
 
+/*
+ * A parallel-aware copy of the full-graph path for Gather: the participants
+ * share the graph and split every layer's nodes.
+ */
+static void
+add_parallel_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *serial)
+{
+	CustomPath *path;
+	int			workers = max_parallel_workers_per_gather;
+	double		share;
+
+	if (!rel->consider_parallel || workers <= 0 || rel->lateral_relids)
+		return;
+	path = makeNode(CustomPath);
+	memcpy(path, serial, sizeof(CustomPath));
+	path->path.param_info = NULL;
+	path->path.parallel_aware = true;
+	path->path.parallel_safe = true;
+	path->path.parallel_workers = workers;
+	/* reading stays serial, computing is shared; rows come from all */
+	share = 1.0 / (workers + (parallel_leader_participation ? 1 : 0));
+	path->path.startup_cost = serial->path.startup_cost * (0.5 + 0.5 * share);
+	path->path.rows = clamp_row_est(rel->rows * share);
+	path->path.total_cost = path->path.startup_cost + cpu_tuple_cost * path->path.rows;
+	add_partial_path(rel, &path->path);
+}
+
 static void
 gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					 RangeTblEntry *rte)
@@ -422,6 +469,8 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel->pathlist = NIL;
 	rel->partial_pathlist = NIL;
 	add_path(rel, &path->path);
+	if (path->custom_private == NIL && full_strategy(fexpr))
+		add_parallel_path(root, rel, path);
 }
 
 /* The scan's own output: (node_id bigint, embedding real[]) of rel */
@@ -584,6 +633,13 @@ compute(GnnScanState *s)
 	}
 	model = gnn_infer_args(values, nulls, &src, &opts);
 	s->model_name = pstrdup(model->name);
+	if (s->shared)
+	{
+		compute_parallel(s, model, &src);
+		MemoryContextSwitchTo(old);
+		s->computed = true;
+		return;
+	}
 	if (s->targets && opts.strategy == GNN_STRATEGY_FULL)
 	{
 		int			n;
@@ -611,13 +667,15 @@ gnn_scan_next(ScanState *ss)
 	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
 	MemoryContext old;
 
+	int64		row;
+
 	if (!s->computed)
 		compute(s);
 	ExecClearTuple(slot);
-	if (s->next >= s->res.nnodes)
+	if (!next_row(s, &row))
 		return slot;
 	old = MemoryContextSwitchTo(ss->ps.ps_ExprContext->ecxt_per_tuple_memory);
-	gnn_infer_row(&s->res, s->next++, slot->tts_values);
+	gnn_infer_row(&s->res, row, slot->tts_values);
 	MemoryContextSwitchTo(old);
 	slot->tts_isnull[0] = false;
 	slot->tts_isnull[1] = false;
@@ -652,6 +710,73 @@ rescan_gnn_scan(CustomScanState *node)
 		free_result(s);
 	s->next = 0;
 	ExecScanReScan(&node->ss);
+}
+
+/* ---------- parallel execution ---------- */
+
+static Size
+estimate_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt)
+{
+	return gnn_parallel_size();
+}
+
+static void
+initialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
+						void *coordinate)
+{
+	gnn_parallel_init((GnnShared *) coordinate);
+	((GnnScanState *) node)->shared = coordinate;
+}
+
+static void
+reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
+						  void *coordinate)
+{
+	gnn_parallel_init((GnnShared *) coordinate);
+}
+
+static void
+initialize_worker_gnn_scan(CustomScanState *node, shm_toc *toc,
+						   void *coordinate)
+{
+	((GnnScanState *) node)->shared = coordinate;
+}
+
+/* Take part in a parallel inference; its rows are claimed in chunks */
+static void
+compute_parallel(GnnScanState *s, GnnModel *model, GnnGraphSource *src)
+{
+	s->prun.shared = s->shared;
+	s->prun.area = s->css.ss.ps.state->es_query_dsa;
+	if (!gnn_parallel_compute(&s->prun, model, src))
+		s->prun.nnodes = 0;		/* came too late: the others do the work */
+	s->res.ids = s->prun.ids;
+	s->res.y = s->prun.y;
+	s->res.width = s->prun.width;
+	s->res.rows_read = s->prun.rows_read;
+	s->res.jit = s->prun.jit;
+	s->res.stats = s->prun.stats;
+	s->next = 0;
+	s->chunk_end = 0;
+}
+
+/* The next output row of this participant, or false */
+static bool
+next_row(GnnScanState *s, int64 *row)
+{
+	if (s->shared == NULL)
+	{
+		if (s->next >= s->res.nnodes)
+			return false;
+		*row = s->next++;
+		return true;
+	}
+	if (s->next >= s->chunk_end &&
+		(s->prun.nnodes == 0 ||
+		 !gnn_parallel_next_rows(&s->prun, &s->next, &s->chunk_end)))
+		return false;
+	*row = s->next++;
+	return true;
 }
 
 /* ---------- EXPLAIN ---------- */
@@ -691,6 +816,8 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Strategy Used", s->res.pruned ?
 							"selected nodes" : "full graph", es);
 	ExplainPropertyInteger("Rows Read", NULL, s->res.rows_read, es);
+	if (s->shared && s->prun.participants > 0)
+		ExplainPropertyInteger("Participants", NULL, s->prun.participants, es);
 	if (s->res.batches > 0)
 	{
 		ExplainPropertyInteger("Batches", NULL, s->res.batches, es);

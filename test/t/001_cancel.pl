@@ -44,9 +44,12 @@ note(sprintf('full inference: %.2f s', $full));
 # view, cancel it, and time how long the backend takes to stop.
 sub cancel_in_phase
 {
-	my ($phase) = @_;
+	my ($phase, $parallel) = @_;
 	my $bg = $node->background_psql('postgres', on_error_stop => 0);
 	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
+	$bg->query_safe('SET max_parallel_workers_per_gather = 1; '
+		  . 'SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0')
+	  if $parallel;
 	$bg->query_until(qr/started/, "\\echo started\n$query;\n");
 
 	my $seen = 0;
@@ -69,7 +72,20 @@ sub cancel_in_phase
 		usleep(2_000);
 	}
 	my $took = time() - $start;
-	ok($stopped && $took < 1.0, sprintf("cancel during '%s' stopped in %.3f s", $phase, $took));
+	my $what = $parallel ? "$phase, parallel" : $phase;
+	ok($stopped && $took < 1.0, sprintf("cancel during '%s' stopped in %.3f s", $what, $took));
+	if ($parallel)
+	{
+		my $workers = '';
+		for (my $i = 0; $i < 500; $i++)
+		{
+			$workers = $node->safe_psql('postgres',
+				"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker'");
+			last if $workers eq '0';
+			usleep(2_000);
+		}
+		is($workers, '0', 'the parallel worker is gone too');
+	}
 	is($bg->query('SELECT 1'), '1', "session usable after cancelling '$phase'");
 	$bg->quit;
 }
@@ -77,6 +93,7 @@ sub cancel_in_phase
 cancel_in_phase('reading nodes');
 cancel_in_phase('reading edges');
 cancel_in_phase('computing');
+cancel_in_phase('computing', 1);
 
 # statement_timeout in the middle of the layers
 my ($ret, $stdout, $stderr) = $node->psql('postgres',

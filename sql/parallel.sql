@@ -1,0 +1,56 @@
+--
+-- Parallel GnnScan: Gather over a parallel-aware scan whose participants
+-- share the graph in dynamic shared memory and split every layer's nodes.
+-- Rows equal the serial plan's bit for bit, with and without the leader
+-- taking part and when no worker can be had.  Uses the fixture tables of
+-- the layers and jit tests.
+--
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET max_parallel_workers_per_gather = 2;
+
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('gat_heads', 'g_edges', 'g_nodes');
+
+SELECT c.name, count(*) AS rows, bool_and(p.embedding = f.embedding) AS identical
+FROM fx_case c
+CROSS JOIN LATERAL (SELECT * FROM gnn_infer(c.name, 'g_edges', 'g_nodes',
+                    weight => CASE WHEN c.weighted THEN 'weight' END) OFFSET 0) AS p
+JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
+WHERE c.name IN ('gcn_mix', 'sage2', 'gat_heads', 'gin_bn', 'mlp')
+GROUP BY c.name ORDER BY c.name;
+
+-- every case through a parallel plan (a lateral call cannot be parallel, so
+-- one query per case)
+CREATE TABLE run_parallel (name text, node_id bigint, embedding real[]);
+DO $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT * FROM fx_case LOOP
+    EXECUTE format('INSERT INTO run_parallel SELECT %L, * FROM gnn_infer(%L, %L, %L, weight => %L)',
+                   c.name, c.name, 'g_edges', 'g_nodes',
+                   CASE WHEN c.weighted THEN 'weight' END);
+  END LOOP;
+END $$;
+SELECT count(DISTINCT name) AS cases, count(*) AS rows,
+       bool_and(p.embedding = f.embedding) AS identical
+FROM run_parallel p JOIN run_portable f USING (name, node_id);
+
+-- the leader not taking part, and no worker to be had
+SET parallel_leader_participation = off;
+SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
+FROM gnn_infer('sage2', 'g_edges', 'g_nodes') AS p
+JOIN run_portable f ON f.name = 'sage2' AND f.node_id = p.node_id;
+RESET parallel_leader_participation;
+SET max_parallel_workers = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM gnn_infer('sage2', 'g_edges', 'g_nodes');
+SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
+FROM gnn_infer('sage2', 'g_edges', 'g_nodes') AS p
+JOIN run_portable f ON f.name = 'sage2' AND f.node_id = p.node_id;
+RESET max_parallel_workers;
+
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * parallel.h
+ *	  Parallel full-graph inference in dynamic shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GNN_PARALLEL_H
+#define GNN_PARALLEL_H
+
+#include "utils/dsa.h"
+
+#include "exec.h"
+#include "graph.h"
+#include "model.h"
+
+typedef struct GnnShared GnnShared;
+
+/* One participant's view of a parallel inference */
+typedef struct GnnParallelRun
+{
+	GnnShared  *shared;
+	dsa_area   *area;
+	bool		attached;		/* to the shared barrier */
+
+	/* the outputs, once computed */
+	const int64 *ids;
+	const float *y;
+	int			width;
+	int64		nnodes;
+	int64		rows_read;
+	bool		jit;
+	int			participants;
+	GnnExecStats stats;			/* this participant's share of the time */
+} GnnParallelRun;
+
+extern Size gnn_parallel_size(void);
+extern void gnn_parallel_init(GnnShared *sh);
+extern bool gnn_parallel_compute(GnnParallelRun *run, GnnModel *model,
+								 GnnGraphSource *src);
+extern bool gnn_parallel_next_rows(GnnParallelRun *run, int64 *lo, int64 *hi);
+
+#endif							/* GNN_PARALLEL_H */
