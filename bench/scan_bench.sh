@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# GnnScan benchmark: parallel full-graph inference against the serial plan,
+# and point queries (one selected node) against an index on the edge table.
+#
+#   bash bench/scan_bench.sh [num_nodes] [num_edges]     (1000000 16000000)
+#
+# Installs and builds gnnjit (tools/setup.sh), starts a throwaway cluster,
+# generates an R-MAT graph with 128 features per node (gnn_generate_graph),
+# loads the 2-layer SAGE model of bench/models/ and measures, JIT on:
+#   serial     SELECT count(*) FROM gnn_infer(...), max_parallel_workers_per_gather = 0
+#   parallel   the same with one worker plus the leader
+#   point      SELECT * FROM gnn_infer(...) WHERE node_id = <id>, for 25
+#              nodes drawn uniformly among those with in-edges, with an
+#              index on dst (the receptive field is read through it)
+# Medians of 3 runs (serial, parallel alternate); point-query median and 90th
+# percentile.  Checks that parallel and point-query rows equal the serial
+# rows bit for bit.  Writes bench/results/scan.csv.  The machine is shared:
+# timings are noisy; the ratios come from one run, side by side.
+set -euo pipefail
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/.."
+NODES=${1:-1000000}
+EDGES=${2:-16000000}
+
+if [ "${GNN_BENCH_CLUSTER:-}" != 1 ]; then
+	bash tools/setup.sh
+	exec env GNN_BENCH_CLUSTER=1 pg_virtualenv -t \
+		-o shared_buffers=4GB -o max_wal_size=8GB -o max_parallel_workers_per_gather=1 \
+		bash "$SELF" "$NODES" "$EDGES"
+fi
+
+mkdir -p bench/results
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+q <<SQL
+CREATE EXTENSION gnnjit;
+SET gnnjit.max_memory = '16GB';
+SELECT gnn_generate_graph('bench_nodes', 'bench_edges', $NODES, $EDGES, 128, 1, unlogged => true);
+CREATE INDEX ON bench_edges (dst);
+CREATE INDEX ON bench_nodes (id);
+ANALYZE bench_nodes, bench_edges;
+\set spec \`cat bench/models/sage.json\`
+\set w \`base64 -w0 bench/models/sage.safetensors\`
+SELECT gnn_create_model('sage', :'spec', decode(:'w', 'base64'));
+SQL
+
+settings="SET gnnjit.max_memory = '16GB'; SET gnnjit.jit_above_cost = 0;"
+serial="$settings SET max_parallel_workers_per_gather = 0;"
+parallel="$settings SET max_parallel_workers_per_gather = 1; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+count="SELECT count(*) FROM gnn_infer('sage', 'bench_edges', 'bench_nodes')"
+
+# wall time of one statement in a session that has run the settings
+time_ms() {
+	local t
+	t=$( (echo "$1"; echo '\timing on'; echo "$2;") | psql -X -q -At -v ON_ERROR_STOP=1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
+	echo "$t"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+# warm-up (compiles the model in each process) and the exactness checks
+q -c "$serial CREATE TABLE out_serial AS SELECT * FROM gnn_infer('sage', 'bench_edges', 'bench_nodes');"
+q -c "$parallel CREATE TABLE out_parallel AS SELECT * FROM gnn_infer('sage', 'bench_edges', 'bench_nodes');"
+plan=$(q -c "$parallel EXPLAIN (COSTS OFF) $count" | tr '\n' ' ')
+case "$plan" in *"Parallel Custom Scan"*) ;; *) echo "no parallel plan: $plan"; exit 1 ;; esac
+same=$(q -c "SELECT count(*) = $NODES AND bool_and(s.embedding = p.embedding) FROM out_serial s JOIN out_parallel p USING (node_id)")
+[ "$same" = t ] || { echo "parallel rows differ from serial rows"; exit 1; }
+
+s_times=() p_times=()
+for i in 1 2 3; do
+	s_times+=("$(time_ms "$serial" "$count")")
+	p_times+=("$(time_ms "$parallel" "$count")")
+done
+s_med=$(printf '%s\n' "${s_times[@]}" | median)
+p_med=$(printf '%s\n' "${p_times[@]}" | median)
+
+# point queries: 25 nodes drawn uniformly among those with in-edges
+ids=$(q -c "SELECT id FROM bench_nodes n WHERE EXISTS (SELECT 1 FROM bench_edges WHERE dst = n.id) ORDER BY hashint8(id) LIMIT 25")
+pt_times=()
+for id in $ids; do
+	pt_times+=("$(time_ms "$settings" "SELECT * FROM gnn_infer('sage', 'bench_edges', 'bench_nodes') WHERE node_id = $id")")
+done
+pt_plan=$(q -c "$settings EXPLAIN (COSTS OFF) SELECT * FROM gnn_infer('sage', 'bench_edges', 'bench_nodes') WHERE node_id = 1" | tr '\n' ' ')
+case "$pt_plan" in *"selected nodes"*) ;; *) echo "point query not pruned: $pt_plan"; exit 1 ;; esac
+idlist=$(echo $ids | tr ' ' ',')
+same=$(q -c "$settings SELECT count(*) = 25 AND bool_and(p.embedding = s.embedding) FROM gnn_infer('sage', 'bench_edges', 'bench_nodes') p JOIN out_serial s USING (node_id) WHERE p.node_id = ANY('{$idlist}'::bigint[])")
+[ "$same" = t ] || { echo "point-query rows differ from full-graph rows"; exit 1; }
+pt_med=$(printf '%s\n' "${pt_times[@]}" | median)
+pt_p90=$(printf '%s\n' "${pt_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.9+0.5)]}')
+fields=$(for id in $ids; do q -c "$settings EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT * FROM gnn_infer('sage', 'bench_edges', 'bench_nodes') WHERE node_id = $id" | sed -n 's/.*Receptive Field: \([0-9]*\).*/\1/p'; done | median)
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GB"
+echo "graph: $NODES nodes, $EDGES edges, 128 features; model: 2-layer SAGE, 128 channels, JIT on"
+printf '| measurement | ms |\n|---|---|\n'
+printf '| serial full graph (median of 3: %s) | %s |\n' "${s_times[*]}" "$s_med"
+printf '| parallel, 1 worker + leader (median of 3: %s) | %s |\n' "${p_times[*]}" "$p_med"
+printf '| speed-up | %.2fx |\n' "$(echo "$s_med / $p_med" | bc -l)"
+printf '| point query, median of 25 | %s |\n' "$pt_med"
+printf '| point query, 90th percentile | %s |\n' "$pt_p90"
+echo "median receptive field of the point queries: $fields nodes; rows equal the full-graph rows"
+{
+	echo "measurement,ms"
+	echo "serial,$s_med"
+	echo "parallel_1_worker,$p_med"
+	echo "point_query_median,$pt_med"
+	echo "point_query_p90,$pt_p90"
+} > bench/results/scan.csv
