@@ -67,6 +67,10 @@ struct ReadState
 	float	   *ew;
 	/* edges by id, when reading parts of the graph */
 	GnnEdgeList *edge_out;
+	/* a parallel scan's share, and the current row's position */
+	ParallelTableScanDesc pscan;
+	ItemPointer tid;
+	GnnEdgePart *part_out;
 };
 
 /* ---------- memory accounting ---------- */
@@ -229,14 +233,19 @@ open_table(TableRead *t, Oid relid, const char *what)
 
 /*
  * Direct scan of a plain table, or of a materialized view, under the
- * query's snapshot.
+ * query's snapshot, or this process's share of a parallel scan.  The scan
+ * is not synchronised with other scans of the table, so that rows come in
+ * physical order: the order of a node's in-edges is the order messages are
+ * summed in, and results do not depend on concurrent queries.
  */
 static void
 scan_direct(ReadState *rs, RowCallback cb)
 {
 	TableRead  *t = rs->table;
 	TupleTableSlot *slot = table_slot_create(t->rel, NULL);
-	TableScanDesc scan = table_beginscan(t->rel, GetActiveSnapshot(), 0, NULL);
+	TableScanDesc scan = rs->pscan ?
+		table_beginscan_parallel(t->rel, rs->pscan) :
+		table_beginscan_strat(t->rel, GetActiveSnapshot(), 0, NULL, true, false);
 	Datum		values[GNN_MAX_COLS];
 	bool		nulls[GNN_MAX_COLS];
 	uint32		n = 0;
@@ -245,6 +254,7 @@ scan_direct(ReadState *rs, RowCallback cb)
 	{
 		for (int c = 0; c < t->ncols; c++)
 			values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+		rs->tid = &slot->tts_tid;
 		cb(rs, values, nulls);
 		if ((++n & 1023) == 0)
 		{
@@ -327,14 +337,20 @@ scan_spi_keys(ReadState *rs, RowCallback cb, const char *keycol,
 	SPI_finish();
 }
 
+/* Whether rel is read directly (not through the caller's own query) */
+static bool
+direct_readable(Relation rel)
+{
+	char		kind = rel->rd_rel->relkind;
+
+	return (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED;
+}
+
 static void
 scan_table(ReadState *rs, RowCallback cb)
 {
-	Relation	rel = rs->table->rel;
-	char		kind = rel->rd_rel->relkind;
-
-	if ((kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) &&
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
+	if (direct_readable(rs->table->rel))
 		scan_direct(rs, cb);
 	else
 		scan_spi_keys(rs, cb, NULL, NULL, 0);
@@ -556,34 +572,29 @@ build_csr(ReadState *rs)
 	g->built[GNN_EDGES_AS_GIVEN] = true;
 }
 
-/*
- * The view with every self loop removed and one added per node, last in
- * its row.  The added loop keeps the weight of the node's last existing
- * loop (PyG's add_remaining_self_loops); nodes without one are flagged so
- * that each layer applies its own fill value.
- */
-void
-gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
+/* Edges of the one-self-loop view of a CSR over n nodes */
+int64
+gnn_graph_loop_view_edges(const GnnCsr *in, int64 n)
 {
-	GnnCsr	   *in = &g->views[GNN_EDGES_AS_GIVEN];
-	GnnCsr	   *out = &g->views[view];
-	int64		n = g->nnodes;
 	int64		loops = 0;
-	int64		pos = 0;
 
-	if (g->built[view])
-		return;
-	Assert(view == GNN_EDGES_ONE_SELF_LOOP);
 	for (int64 i = 0; i < n; i++)
 		for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
 			loops += (in->src[e] == i);
+	return in->nedges - loops + n;
+}
 
-	out->nedges = in->nedges - loops + n;
-	out->rowptr = gnn_mem_alloc(g->mem, (n + 1) * sizeof(int64), "the self-loop edge index");
-	out->src = gnn_mem_alloc(g->mem, Max(out->nedges, 1) * sizeof(int32), "the self-loop edge index");
-	out->fill_loop = gnn_mem_alloc(g->mem, Max(n, 1) * sizeof(bool), "the self-loop edge index");
-	if (g->has_weight)
-		out->weight = gnn_mem_alloc(g->mem, Max(out->nedges, 1) * sizeof(float), "the self-loop edge index");
+/*
+ * Fill the view with every self loop removed and one added per node, last
+ * in its row, into out's arrays (allocated by the caller; weight only if
+ * in has weights).  The added loop keeps the weight of the node's last
+ * existing loop (PyG's add_remaining_self_loops); nodes without one are
+ * flagged so that each layer applies its own fill value.
+ */
+void
+gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out)
+{
+	int64		pos = 0;
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -596,15 +607,15 @@ gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
 			if (in->src[e] == i)
 			{
 				had = true;
-				if (g->has_weight)
+				if (in->weight)
 					loopw = in->weight[e];
 				continue;
 			}
-			if (g->has_weight)
+			if (in->weight)
 				out->weight[pos] = in->weight[e];
 			out->src[pos++] = in->src[e];
 		}
-		if (g->has_weight)
+		if (in->weight)
 			out->weight[pos] = loopw;
 		out->src[pos++] = (int32) i;
 		out->fill_loop[i] = !had;
@@ -612,21 +623,36 @@ gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
 			CHECK_FOR_INTERRUPTS();
 	}
 	out->rowptr[n] = pos;
+	out->nedges = pos;
+}
+
+void
+gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
+{
+	GnnCsr	   *in = &g->views[GNN_EDGES_AS_GIVEN];
+	GnnCsr	   *out = &g->views[view];
+	int64		n = g->nnodes;
+	int64		m;
+
+	if (g->built[view])
+		return;
+	Assert(view == GNN_EDGES_ONE_SELF_LOOP);
+	m = gnn_graph_loop_view_edges(in, n);
+	out->rowptr = gnn_mem_alloc(g->mem, (n + 1) * sizeof(int64), "the self-loop edge index");
+	out->src = gnn_mem_alloc(g->mem, Max(m, 1) * sizeof(int32), "the self-loop edge index");
+	out->fill_loop = gnn_mem_alloc(g->mem, Max(n, 1) * sizeof(bool), "the self-loop edge index");
+	if (g->has_weight)
+		out->weight = gnn_mem_alloc(g->mem, Max(m, 1) * sizeof(float), "the self-loop edge index");
+	gnn_graph_fill_loop_view(in, n, out);
 	g->built[view] = true;
 }
 
 int64
 gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view)
 {
-	const GnnCsr *base = &g->views[GNN_EDGES_AS_GIVEN];
-	int64		loops = 0;
-
 	if (view == GNN_EDGES_AS_GIVEN || g->built[view])
 		return g->views[view].nedges;
-	for (int64 i = 0; i < g->nnodes; i++)
-		for (int64 e = base->rowptr[i]; e < base->rowptr[i + 1]; e++)
-			loops += (base->src[e] == i);
-	return base->nedges - loops + g->nnodes;
+	return gnn_graph_loop_view_edges(&g->views[GNN_EDGES_AS_GIVEN], g->nnodes);
 }
 
 /* ---------- entry points ---------- */
@@ -829,4 +855,165 @@ gnn_reader_end(GnnGraphReader *r)
 {
 	table_close(r->nodes.rel, NoLock);
 	table_close(r->edges.rel, NoLock);
+}
+
+/* ---------- parallel reading ---------- */
+
+/*
+ * Whether the tables of source can be read by several processes at once:
+ * plain tables read directly (row-level security or a view needs the
+ * caller's own query, which one process runs).
+ */
+bool
+gnn_graph_parallel_readable(const GnnGraphSource *source)
+{
+	TableRead	nodes,
+				edges;
+	bool		ok;
+
+	open_sources(source, &nodes, &edges);
+	ok = direct_readable(nodes.rel) && direct_readable(edges.rel);
+	table_close(nodes.rel, NoLock);
+	table_close(edges.rel, NoLock);
+	return ok;
+}
+
+Size
+gnn_graph_pscan_size(Oid relid, Snapshot snapshot)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Size		size = table_parallelscan_estimate(rel, snapshot);
+
+	table_close(rel, NoLock);
+	return size;
+}
+
+void
+gnn_graph_pscan_init(Oid relid, ParallelTableScanDesc pscan, Snapshot snapshot)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	table_parallelscan_initialize(rel, pscan, snapshot);
+	table_close(rel, NoLock);
+}
+
+/*
+ * This process's share of the node table: ids and features, in the
+ * returned graph (no edges).
+ */
+GnnGraph *
+gnn_graph_read_nodes_part(const GnnGraphSource *source,
+						  ParallelTableScanDesc pscan, GnnMemory *mem)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	TableRead	nodes,
+				edges;
+	ReadState	rs;
+
+	open_sources(source, &nodes, &edges);
+	g->width = source->width;
+	g->mem = mem;
+	memset(&rs, 0, sizeof(rs));
+	rs.g = g;
+	rs.mem = mem;
+	rs.table = &nodes;
+	rs.pscan = pscan;
+	rs.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
+	gnn_progress_phase(GNN_PHASE_READING_NODES, 0);
+	scan_direct(&rs, node_row);
+	g->nnodes = rs.count;
+	g->rows_read = rs.count;
+	gnnid_destroy(rs.ids);
+	table_close(nodes.rel, NoLock);
+	table_close(edges.rel, NoLock);
+	return g;
+}
+
+/* An edge of this process's share: mapped endpoints and table position */
+static void
+edge_part_row(ReadState *rs, Datum *values, bool *nulls)
+{
+	GnnEdgePart *out = rs->part_out;
+	int64		src,
+				dst;
+
+	for (int c = 0; c < rs->table->ncols; c++)
+		if (nulls[c])
+			null_error(rs, rs->table->colnames[c]);
+	if (out->n == rs->capacity)
+	{
+		int64		cap = rs->capacity;
+		int64		newcap = Max(cap + cap / 2, 4096);
+
+		out->src = mem_grow(rs->mem, out->src, cap * sizeof(int32),
+							newcap * sizeof(int32), "reading the edge table");
+		out->dst = mem_grow(rs->mem, out->dst, cap * sizeof(int32),
+							newcap * sizeof(int32), "reading the edge table");
+		out->pos = mem_grow(rs->mem, out->pos, cap * sizeof(uint64),
+							newcap * sizeof(uint64), "reading the edge table");
+		if (rs->g->has_weight)
+			out->weight = mem_grow(rs->mem, out->weight, cap * sizeof(float),
+								   newcap * sizeof(float), "reading the edge table");
+		rs->capacity = newcap;
+	}
+	src = int_datum(values[0], rs->table->types[0]);
+	dst = int_datum(values[1], rs->table->types[1]);
+	out->src[out->n] = node_index(rs, src, src, dst);
+	out->dst[out->n] = node_index(rs, dst, src, dst);
+	out->pos[out->n] = ((uint64) ItemPointerGetBlockNumberNoCheck(rs->tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(rs->tid);
+	if (rs->g->has_weight)
+		out->weight[out->n] = (rs->table->types[2] == FLOAT4OID) ?
+			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+	out->n++;
+}
+
+/*
+ * This process's share of the edge table, endpoints mapped to the indexes
+ * of ids[0..nnodes) (every node of the graph; a duplicate is an error), with
+ * each edge's position in the table, which restores the table order.
+ */
+void
+gnn_graph_read_edges_part(const GnnGraphSource *source,
+						  ParallelTableScanDesc pscan, const int64 *ids,
+						  int64 nnodes, GnnMemory *mem, GnnEdgePart *out)
+{
+	GnnGraph	g;
+	TableRead	nodes,
+				edges;
+	ReadState	rs;
+
+	open_sources(source, &nodes, &edges);
+	memset(&g, 0, sizeof(g));
+	g.has_weight = (source->weight_col != NULL);
+	memset(&rs, 0, sizeof(rs));
+	rs.g = &g;
+	rs.mem = mem;
+	rs.table = &nodes;
+	gnn_mem_reserve(mem, nnodes * 2 * sizeof(GnnIdEntry), "the node id map");
+	rs.ids = gnnid_create(CurrentMemoryContext, nnodes, NULL);
+	for (int64 i = 0; i < nnodes; i++)
+	{
+		bool		found;
+		GnnIdEntry *e = gnnid_insert(rs.ids, ids[i], &found);
+
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("node id " INT64_FORMAT " appears more than once in relation \"%s\"",
+							ids[i], RelationGetRelationName(nodes.rel))));
+		e->index = (int32) i;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	memset(out, 0, sizeof(GnnEdgePart));
+	rs.table = &edges;
+	rs.pscan = pscan;
+	rs.part_out = out;
+	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
+	scan_direct(&rs, edge_part_row);
+	gnnid_destroy(rs.ids);
+	table_close(nodes.rel, NoLock);
+	table_close(edges.rel, NoLock);
 }

@@ -13,6 +13,9 @@
 #ifndef GNN_GRAPH_H
 #define GNN_GRAPH_H
 
+#include "access/relscan.h"
+#include "utils/snapshot.h"
+
 #include "program.h"
 
 /* Memory accounting against gnnjit.max_memory */
@@ -78,6 +81,16 @@ typedef struct GnnEdgeList
 
 typedef struct GnnGraphReader GnnGraphReader;
 
+/* One process's share of the edges of a parallel read */
+typedef struct GnnEdgePart
+{
+	int64		n;
+	int32	   *src;			/* node indexes */
+	int32	   *dst;
+	uint64	   *pos;			/* position in the table: block << 16 | item */
+	float	   *weight;
+} GnnEdgePart;
+
 extern GnnGraphReader *gnn_reader_begin(const GnnGraphSource *source,
 										GnnMemory *mem);
 extern void gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n);
@@ -91,6 +104,21 @@ extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
 extern void gnn_graph_build_view(GnnGraph *g, GnnEdgeView view);
+extern int64 gnn_graph_loop_view_edges(const GnnCsr *in, int64 n);
+extern void gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out);
+
+/* parallel reading */
+extern bool gnn_graph_parallel_readable(const GnnGraphSource *source);
+extern Size gnn_graph_pscan_size(Oid relid, Snapshot snapshot);
+extern void gnn_graph_pscan_init(Oid relid, ParallelTableScanDesc pscan,
+								 Snapshot snapshot);
+extern GnnGraph *gnn_graph_read_nodes_part(const GnnGraphSource *source,
+										   ParallelTableScanDesc pscan,
+										   GnnMemory *mem);
+extern void gnn_graph_read_edges_part(const GnnGraphSource *source,
+									  ParallelTableScanDesc pscan,
+									  const int64 *ids, int64 nnodes,
+									  GnnMemory *mem, GnnEdgePart *out);
 extern int64 gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view);
 
 #endif							/* GNN_GRAPH_H */
