@@ -311,6 +311,11 @@ gnn_jit_compile(const GnnKernelOp *kops, int nops, MemoryContext cxt)
 				generated,
 				emitted;
 
+	/* loads the provider in this process (a parallel worker, say) */
+	if (!gnn_jit_available())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("PostgreSQL's JIT provider llvmjit is not available in this process")));
 	INSTR_TIME_SET_CURRENT(start);
 	code->fns = MemoryContextAllocZero(cxt, sizeof(GnnKernelFn) * Max(nops, 1));
 	context = create_context();

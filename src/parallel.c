@@ -32,6 +32,7 @@
 #include "storage/barrier.h"
 #include "utils/dsa.h"
 #include "utils/memutils.h"
+#include "utils/snapshot.h"
 
 #include "codegen.h"
 #include "exec.h"
@@ -46,13 +47,28 @@
 /* Most registers a program run in parallel may have */
 #define GNN_MAX_SHARED_REGS 512
 
+/* Most processes of one parallel inference (Gather's workers + leader) */
+#define GNN_MAX_PARTICIPANTS 64
+
 struct GnnShared
 {
 	pg_atomic_uint32 reader;	/* claimed by the participant that reads */
 	Barrier		barrier;
 	pg_atomic_uint64 next;		/* the next chunk of the current phase */
 
-	/* published by the reader */
+	/* reading in parallel: each participant scans a share of each table */
+	bool		parallel_read;
+	int			max_participants;
+	pg_atomic_uint32 next_participant;
+	Size		node_pscan;		/* offsets of the parallel scans' state */
+	Size		edge_pscan;
+	int64		node_count[GNN_MAX_PARTICIPANTS];
+	int64		node_offset[GNN_MAX_PARTICIPANTS];
+	int64		edge_count[GNN_MAX_PARTICIPANTS];
+	dsa_pointer offsets;		/* participants x nodes: where edges go */
+	dsa_pointer pos;			/* per edge: position in the table */
+
+	/* published by the reader(s) */
 	bool		jit;
 	int64		nnodes;
 	int64		rows_read;
@@ -66,16 +82,42 @@ struct GnnShared
 	dsa_pointer regs[GNN_MAX_SHARED_REGS];
 };
 
+/*
+ * Shared memory of one parallel inference: the state, and the parallel
+ * scans of the two tables when they can be read in parallel (source is
+ * NULL otherwise).
+ */
 Size
-gnn_parallel_size(void)
+gnn_parallel_size(const GnnGraphSource *source, Snapshot snapshot)
 {
-	return MAXALIGN(sizeof(GnnShared));
+	Size		size = MAXALIGN(sizeof(GnnShared));
+
+	if (source)
+		size += MAXALIGN(gnn_graph_pscan_size(source->nodes, snapshot)) +
+			MAXALIGN(gnn_graph_pscan_size(source->edges, snapshot));
+	return size;
 }
 
 void
-gnn_parallel_init(GnnShared *sh)
+gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
+				  Snapshot snapshot, int max_participants)
 {
 	memset(sh, 0, sizeof(GnnShared));
+	if (source && max_participants <= GNN_MAX_PARTICIPANTS)
+	{
+		sh->parallel_read = true;
+		sh->max_participants = max_participants;
+		sh->node_pscan = MAXALIGN(sizeof(GnnShared));
+		sh->edge_pscan = sh->node_pscan +
+			MAXALIGN(gnn_graph_pscan_size(source->nodes, snapshot));
+		gnn_graph_pscan_init(source->nodes,
+							 (ParallelTableScanDesc) ((char *) sh + sh->node_pscan),
+							 snapshot);
+		gnn_graph_pscan_init(source->edges,
+							 (ParallelTableScanDesc) ((char *) sh + sh->edge_pscan),
+							 snapshot);
+	}
+	pg_atomic_init_u32(&sh->next_participant, 0);
 	pg_atomic_init_u32(&sh->reader, 0);
 	pg_atomic_init_u64(&sh->next, 0);
 	BarrierInit(&sh->barrier, 0);
@@ -84,6 +126,13 @@ gnn_parallel_init(GnnShared *sh)
 	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
 		sh->rowptr[v] = sh->src[v] = sh->weight[v] = sh->fill_loop[v] =
 			InvalidDsaPointer;
+}
+
+/* This process's address of a shared allocation, or NULL */
+static void *
+address(dsa_area *area, dsa_pointer dp)
+{
+	return DsaPointerIsValid(dp) ? dsa_get_address(area, dp) : NULL;
 }
 
 /* ---------- the reader ---------- */
@@ -148,13 +197,285 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	MemoryContextDelete(cxt);
 }
 
+/* ---------- reading in parallel ---------- */
+
+/* Nodes: every participant reads a share, then copies it into place */
+static void
+read_nodes_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem)
+{
+	GnnShared  *sh = run->shared;
+	GnnGraph   *part = gnn_graph_read_nodes_part(src,
+												 (ParallelTableScanDesc) ((char *) sh + sh->node_pscan),
+												 mem);
+	int			w = src->width;
+
+	sh->node_count[me] = part->nnodes;
+	if (BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH))
+	{
+		int64		n = 0;
+
+		for (int p = 0; p < sh->max_participants; p++)
+		{
+			sh->node_offset[p] = n;
+			n += sh->node_count[p];
+		}
+		sh->nnodes = n;
+		sh->ids = dsa_allocate_extended(run->area, Max(n, 1) * sizeof(int64), DSA_ALLOC_HUGE);
+		sh->regs[run->input] = dsa_allocate_extended(run->area,
+													 Max(n, 1) * w * sizeof(float),
+													 DSA_ALLOC_HUGE);
+		sh->offsets = dsa_allocate_extended(run->area,
+											Max(n, 1) * sh->max_participants * sizeof(int64),
+											DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+	}
+	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
+	memcpy((int64 *) dsa_get_address(run->area, sh->ids) + sh->node_offset[me],
+		   part->ids, sizeof(int64) * part->nnodes);
+	memcpy((float *) dsa_get_address(run->area, sh->regs[run->input]) +
+		   sh->node_offset[me] * w,
+		   part->x, sizeof(float) * part->nnodes * w);
+	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
+}
+
+/*
+ * Lay out the CSR: row i holds, participant by participant, the edges
+ * into node i; offsets[p][i] becomes where participant p's go.
+ */
+static void
+layout_edges(GnnParallelRun *run, bool has_weight)
+{
+	GnnShared  *sh = run->shared;
+	int64		n = sh->nnodes;
+	int64	   *offsets = dsa_get_address(run->area, sh->offsets);
+	int64	   *rowptr;
+	int64		m = 0;
+
+	for (int p = 0; p < sh->max_participants; p++)
+		m += sh->edge_count[p];
+	sh->rowptr[0] = dsa_allocate_extended(run->area, (n + 1) * sizeof(int64), DSA_ALLOC_HUGE);
+	sh->src[0] = dsa_allocate_extended(run->area, Max(m, 1) * sizeof(int32), DSA_ALLOC_HUGE);
+	sh->pos = dsa_allocate_extended(run->area, Max(m, 1) * sizeof(uint64), DSA_ALLOC_HUGE);
+	if (has_weight)
+		sh->weight[0] = dsa_allocate_extended(run->area, Max(m, 1) * sizeof(float), DSA_ALLOC_HUGE);
+	rowptr = dsa_get_address(run->area, sh->rowptr[0]);
+	m = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		rowptr[i] = m;
+		for (int p = 0; p < sh->max_participants; p++)
+		{
+			int64		c = offsets[p * n + i];
+
+			offsets[p * n + i] = m;
+			m += c;
+		}
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	rowptr[n] = m;
+	pg_atomic_write_u64(&sh->next, 0);
+}
+
+typedef struct PosEdge
+{
+	uint64		pos;
+	int32		src;
+	float		weight;
+} PosEdge;
+
+static int
+by_pos(const void *a, const void *b)
+{
+	uint64		pa = ((const PosEdge *) a)->pos;
+	uint64		pb = ((const PosEdge *) b)->pos;
+
+	return (pa > pb) - (pa < pb);
+}
+
+/* Sort the in-edges of a node by table position: the serial read's order */
+static void
+sort_row(uint64 *pos, int32 *src, float *weight, int64 begin, int64 end)
+{
+	if (end - begin > 32)
+	{
+		int64		n = end - begin;
+		PosEdge    *tmp = palloc_extended(sizeof(PosEdge) * n, MCXT_ALLOC_HUGE);
+
+		for (int64 k = 0; k < n; k++)
+		{
+			tmp[k].pos = pos[begin + k];
+			tmp[k].src = src[begin + k];
+			tmp[k].weight = weight ? weight[begin + k] : 0;
+		}
+		qsort(tmp, n, sizeof(PosEdge), by_pos);
+		for (int64 k = 0; k < n; k++)
+		{
+			pos[begin + k] = tmp[k].pos;
+			src[begin + k] = tmp[k].src;
+			if (weight)
+				weight[begin + k] = tmp[k].weight;
+		}
+		pfree(tmp);
+		return;
+	}
+	for (int64 e = begin + 1; e < end; e++)
+	{
+		uint64		p = pos[e];
+		int32		s = src[e];
+		float		w = weight ? weight[e] : 0;
+		int64		k = e - 1;
+
+		while (k >= begin && pos[k] > p)
+		{
+			pos[k + 1] = pos[k];
+			src[k + 1] = src[k];
+			if (weight)
+				weight[k + 1] = weight[k];
+			k--;
+		}
+		pos[k + 1] = p;
+		src[k + 1] = s;
+		if (weight)
+			weight[k + 1] = w;
+	}
+}
+
+/* Edges: every participant reads a share and puts it in its place */
+static void
+read_edges_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem)
+{
+	GnnShared  *sh = run->shared;
+	int64		n = sh->nnodes;
+	int64	   *offsets = dsa_get_address(run->area, sh->offsets);
+	GnnEdgePart part;
+	int64	   *rowptr;
+	int32	   *srcs;
+	float	   *weight;
+	uint64	   *pos;
+
+	gnn_graph_read_edges_part(src, (ParallelTableScanDesc) ((char *) sh + sh->edge_pscan),
+							  dsa_get_address(run->area, sh->ids), n, mem, &part);
+	for (int64 e = 0; e < part.n; e++)
+		offsets[me * n + part.dst[e]]++;
+	sh->edge_count[me] = part.n;
+	if (BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH))
+		layout_edges(run, src->weight_col != NULL);
+	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
+
+	srcs = dsa_get_address(run->area, sh->src[0]);
+	pos = dsa_get_address(run->area, sh->pos);
+	weight = address(run->area, sh->weight[0]);
+	for (int64 e = 0; e < part.n; e++)
+	{
+		int64		k = offsets[me * n + part.dst[e]]++;
+
+		srcs[k] = part.src[e];
+		pos[k] = part.pos[e];
+		if (weight)
+			weight[k] = part.weight[e];
+	}
+	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
+
+	/* restore the table order within each row, chunks of rows at a time */
+	rowptr = dsa_get_address(run->area, sh->rowptr[0]);
+	for (;;)
+	{
+		uint64		lo = pg_atomic_fetch_add_u64(&sh->next, PARALLEL_CHUNK);
+
+		if (lo >= (uint64) n)
+			break;
+		for (int64 i = lo; i < Min((int64) lo + PARALLEL_CHUNK, n); i++)
+			sort_row(pos, srcs, weight, rowptr[i], rowptr[i + 1]);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The graph read in parallel is complete: build the other edge views and
+ * decide on the JIT; done by one participant.
+ */
+static void
+finish_parallel_read(GnnParallelRun *run, GnnModel *model, int width,
+					 bool has_weight)
+{
+	GnnShared  *sh = run->shared;
+	GnnGraph	g;
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+
+	dsa_free(run->area, sh->pos);
+	dsa_free(run->area, sh->offsets);
+	sh->pos = sh->offsets = InvalidDsaPointer;
+
+	memset(&g, 0, sizeof(g));
+	g.nnodes = sh->nnodes;
+	g.width = width;
+	g.has_weight = has_weight;
+	g.built[GNN_EDGES_AS_GIVEN] = true;
+	g.views[0].rowptr = dsa_get_address(run->area, sh->rowptr[0]);
+	g.views[0].src = dsa_get_address(run->area, sh->src[0]);
+	g.views[0].weight = address(run->area, sh->weight[0]);
+	g.views[0].nedges = g.views[0].rowptr[g.nnodes];
+	sh->rows_read = g.nnodes + g.views[0].nedges;
+
+	if (model->prog->uses_views[GNN_EDGES_ONE_SELF_LOOP])
+	{
+		GnnCsr	   *out = &g.views[GNN_EDGES_ONE_SELF_LOOP];
+		int64		m = gnn_graph_loop_view_edges(&g.views[0], g.nnodes);
+		int			v = GNN_EDGES_ONE_SELF_LOOP;
+
+		sh->rowptr[v] = dsa_allocate_extended(run->area, (g.nnodes + 1) * sizeof(int64), DSA_ALLOC_HUGE);
+		sh->src[v] = dsa_allocate_extended(run->area, Max(m, 1) * sizeof(int32), DSA_ALLOC_HUGE);
+		sh->fill_loop[v] = dsa_allocate_extended(run->area, Max(g.nnodes, 1), DSA_ALLOC_HUGE);
+		if (has_weight)
+			sh->weight[v] = dsa_allocate_extended(run->area, Max(m, 1) * sizeof(float), DSA_ALLOC_HUGE);
+		out->rowptr = dsa_get_address(run->area, sh->rowptr[v]);
+		out->src = dsa_get_address(run->area, sh->src[v]);
+		out->fill_loop = dsa_get_address(run->area, sh->fill_loop[v]);
+		out->weight = address(run->area, sh->weight[v]);
+		gnn_graph_fill_loop_view(&g.views[0], g.nnodes, out);
+		g.built[v] = true;
+	}
+
+	/* the memory limit, now that the sizes are known */
+	gnn_mem_reserve(&mem, g.nnodes * (sizeof(int64) + sizeof(float) * width) +
+					g.views[0].nedges * (sizeof(int32) + (has_weight ? sizeof(float) : 0)),
+					"the graph");
+	gnn_mem_reserve(&mem, gnn_exec_estimate(model->prog, &g), "running the model's layers");
+	sh->peak_bytes = mem.peak;
+	for (int r = 0; r < model->prog->nregs; r++)
+		sh->reg_rows[r] = model->prog->regs[r].space == GNN_SPACE_NODE ?
+			g.nnodes : gnn_graph_view_edges(&g, model->prog->regs[r].view);
+	sh->jit = gnn_jit_enabled &&
+		gnn_exec_cost(model->prog, &g) >= gnn_jit_above_cost &&
+		gnn_jit_available();
+}
+
+/* Read the tables with every participant; ends at the common barrier */
+static void
+read_in_parallel(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
+{
+	GnnShared  *sh = run->shared;
+	int			me = pg_atomic_fetch_add_u32(&sh->next_participant, 1);
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "gnnjit parallel read",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	if (me >= sh->max_participants)
+		elog(ERROR, "gnnjit: more participants than planned");
+	src->width = model->in_width;
+	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
+	read_nodes_part(run, src, me, &mem);
+	read_edges_part(run, src, me, &mem);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH))
+		finish_parallel_read(run, model, src->width, src->weight_col != NULL);
+}
+
 /* ---------- every participant ---------- */
 
-static void *
-address(dsa_area *area, dsa_pointer dp)
-{
-	return DsaPointerIsValid(dp) ? dsa_get_address(area, dp) : NULL;
-}
 
 /* Point this process's kernel environment at the shared graph */
 static void
@@ -245,7 +566,10 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 		return false;
 	}
 	run->attached = true;
-	if (pg_atomic_exchange_u32(&sh->reader, 1) == 0)
+	run->input = prog->input;
+	if (sh->parallel_read)
+		read_in_parallel(run, model, src);
+	else if (pg_atomic_exchange_u32(&sh->reader, 1) == 0)
 		read_and_publish(run, model, src);
 	else
 	{

@@ -22,6 +22,7 @@ typedef struct GnnParallelRun
 	GnnShared  *shared;
 	dsa_area   *area;
 	bool		attached;		/* to the shared barrier */
+	int			input;			/* the program's input register */
 
 	/* the outputs, once computed */
 	const int64 *ids;
@@ -34,8 +35,10 @@ typedef struct GnnParallelRun
 	GnnExecStats stats;			/* this participant's share of the time */
 } GnnParallelRun;
 
-extern Size gnn_parallel_size(void);
-extern void gnn_parallel_init(GnnShared *sh);
+extern Size gnn_parallel_size(const GnnGraphSource *source,
+							   Snapshot snapshot);
+extern void gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
+							  Snapshot snapshot, int max_participants);
 extern bool gnn_parallel_compute(GnnParallelRun *run, GnnModel *model,
 								 GnnGraphSource *src);
 extern bool gnn_parallel_next_rows(GnnParallelRun *run, int64 *lo, int64 *hi);

@@ -74,6 +74,8 @@ typedef struct GnnScanState
 	double		degree;			/* in-degree, and the model's hops */
 	int			hops;
 	/* parallel: this participant's share */
+	bool		parallel_read;	/* tables can be read by all participants */
+	GnnGraphSource read_source;
 	GnnShared  *shared;
 	GnnParallelRun prun;
 	int64		chunk_end;		/* end of the output rows claimed */
@@ -714,25 +716,72 @@ rescan_gnn_scan(CustomScanState *node)
 
 /* ---------- parallel execution ---------- */
 
+/*
+ * The graph source when the table and column arguments are constants and
+ * the tables can be scanned in parallel (plain tables, no row-level
+ * security): then every participant reads a share of them.
+ */
+static bool
+parallel_source(GnnScanState *s, GnnGraphSource *src)
+{
+	CustomScan *cscan = (CustomScan *) s->css.ss.ps.plan;
+	Const	   *args[GNN_INFER_NARGS];
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, cscan->custom_exprs)
+	{
+		if (i == GNN_INFER_NARGS)
+			break;
+		args[i] = lfirst(lc);
+		if (i >= 1 && i <= 7 && (!IsA(args[i], Const) ||
+								 (args[i]->constisnull && i != 5)))
+			return false;
+		i++;
+	}
+	memset(src, 0, sizeof(GnnGraphSource));
+	src->edges = DatumGetObjectId(args[1]->constvalue);
+	src->nodes = DatumGetObjectId(args[2]->constvalue);
+	src->src_col = NameStr(*DatumGetName(args[3]->constvalue));
+	src->dst_col = NameStr(*DatumGetName(args[4]->constvalue));
+	src->weight_col = args[5]->constisnull ? NULL :
+		NameStr(*DatumGetName(args[5]->constvalue));
+	src->id_col = NameStr(*DatumGetName(args[6]->constvalue));
+	src->features_col = NameStr(*DatumGetName(args[7]->constvalue));
+	return gnn_graph_parallel_readable(src);
+}
+
 static Size
 estimate_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt)
 {
-	return gnn_parallel_size();
+	GnnScanState *s = (GnnScanState *) node;
+
+	s->parallel_read = parallel_source(s, &s->read_source);
+	return gnn_parallel_size(s->parallel_read ? &s->read_source : NULL,
+							 node->ss.ps.state->es_snapshot);
 }
 
 static void
 initialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
 						void *coordinate)
 {
-	gnn_parallel_init((GnnShared *) coordinate);
-	((GnnScanState *) node)->shared = coordinate;
+	GnnScanState *s = (GnnScanState *) node;
+
+	gnn_parallel_init((GnnShared *) coordinate,
+					  s->parallel_read ? &s->read_source : NULL,
+					  node->ss.ps.state->es_snapshot, pcxt->nworkers + 1);
+	s->shared = coordinate;
 }
 
 static void
 reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
 						  void *coordinate)
 {
-	gnn_parallel_init((GnnShared *) coordinate);
+	GnnScanState *s = (GnnScanState *) node;
+
+	gnn_parallel_init((GnnShared *) coordinate,
+					  s->parallel_read ? &s->read_source : NULL,
+					  node->ss.ps.state->es_snapshot, pcxt->nworkers + 1);
 }
 
 static void
@@ -755,6 +804,7 @@ compute_parallel(GnnScanState *s, GnnModel *model, GnnGraphSource *src)
 	s->res.width = s->prun.width;
 	s->res.rows_read = s->prun.rows_read;
 	s->res.jit = s->prun.jit;
+	s->res.jit_functions = model->jit ? model->jit->nfunctions : 0;
 	s->res.stats = s->prun.stats;
 	s->next = 0;
 	s->chunk_end = 0;
