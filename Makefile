@@ -30,7 +30,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
 PG_CFLAGS = -O3
 
-REGRESS = layers jit scan prune subgraph parallel generate errors privileges limits cora
+REGRESS = setup layers jit scan prune subgraph parallel generate errors privileges limits cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

@@ -4,29 +4,6 @@
 -- in-edges, NaN and infinity in features.
 --
 
--- run a statement, show "SQLSTATE: message" of its error, or "ok"
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-
--- little-endian float32 bytes, and a safetensors file from header + data
-CREATE OR REPLACE FUNCTION f32le(v real[]) RETURNS bytea LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(
-           set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea,
-             0, get_byte(b, 3)), 1, get_byte(b, 2)), 2, get_byte(b, 1)), 3, get_byte(b, 0)),
-           '' ORDER BY o), '')
-  FROM unnest(v) WITH ORDINALITY AS u(x, o), float4send(x) AS b $$;
-CREATE OR REPLACE FUNCTION u64le(n bigint) RETURNS bytea LANGUAGE sql AS $$
-  SELECT decode(string_agg(lpad(to_hex((n >> (8 * i)) & 255), 2, '0'), '' ORDER BY i), 'hex')
-  FROM generate_series(0, 7) AS i $$;
-CREATE OR REPLACE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
-  SELECT u64le(octet_length(convert_to(header, 'UTF8'))) || convert_to(header, 'UTF8') || data $$;
-
--- a 2->2 Linear model whose weight is the identity
 -- weights for the models below: "lin" of a 2->2 Linear, "sage" of a 2->2
 -- SAGEConv, both with the identity as weight and zero bias
 CREATE TABLE w AS SELECT

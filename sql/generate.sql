@@ -4,15 +4,6 @@
 -- errors of bad arguments.
 --
 
--- run a statement, show "SQLSTATE: message" of its error, or "ok"
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-
 SELECT gnn_generate_graph('gen_n1', 'gen_e1', 1024, 16384, 16, 42);
 
 -- nodes 0..1023, once each, 16 features in [-1, 1) centred on 0

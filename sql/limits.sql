@@ -1,22 +1,3 @@
---
--- Limits: gnnjit.max_memory refuses before allocating, statement_timeout
--- and cancellation stop a running inference, and the session carries on.
---
--- run a statement, show "SQLSTATE: message (detail)" of its error, or "ok"
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  detail text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
-END $$;
-CREATE OR REPLACE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
-  SELECT decode(string_agg(lpad(to_hex((octet_length(convert_to(header, 'UTF8'))::bigint >> (8 * i)) & 255), 2, '0'), '' ORDER BY i), 'hex')
-         || convert_to(header, 'UTF8') || data
-  FROM generate_series(0, 7) AS i $$;
 
 -- a deep model: 24 Linear(256 -> 256) layers sharing one weight (all 1/256)
 CREATE TABLE deep AS SELECT

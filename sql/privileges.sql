@@ -1,24 +1,3 @@
---
--- Privileges: reads run as the caller (table and column SELECT, row-level
--- security applied), models are owned, server files are for the privileged.
---
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-CREATE OR REPLACE FUNCTION f32le(v real[]) RETURNS bytea LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(
-           set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea,
-             0, get_byte(b, 3)), 1, get_byte(b, 2)), 2, get_byte(b, 1)), 3, get_byte(b, 0)),
-           '' ORDER BY o), '')
-  FROM unnest(v) WITH ORDINALITY AS u(x, o), float4send(x) AS b $$;
-CREATE OR REPLACE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
-  SELECT decode(string_agg(lpad(to_hex((octet_length(convert_to(header, 'UTF8'))::bigint >> (8 * i)) & 255), 2, '0'), '' ORDER BY i), 'hex')
-         || convert_to(header, 'UTF8') || data
-  FROM generate_series(0, 7) AS i $$;
 
 CREATE TABLE pw AS SELECT
   '{"layers": [{"type": "SAGEConv", "prefix": "c", "in_channels": 2, "out_channels": 2, "aggr": "sum", "root_weight": false}]}'::jsonb AS spec,
@@ -26,7 +5,6 @@ CREATE TABLE pw AS SELECT
      '"c.lin_l.bias": {"dtype": "F32", "shape": [2], "data_offsets": [16, 24]}}',
      f32le('{1,0,0,1,0,0}')) AS weights;
 GRANT SELECT ON pw TO PUBLIC;
-GRANT EXECUTE ON FUNCTION try(text) TO PUBLIC;
 
 CREATE ROLE regress_gnn_alice;
 CREATE ROLE regress_gnn_bob;

@@ -149,8 +149,9 @@ mem_grow(GnnMemory *mem, void *ptr, int64 oldbytes, int64 newbytes,
 
 /* ---------- columns and privileges ---------- */
 
-static int64
-int_datum(Datum d, Oid t)
+/* A smallint, integer or bigint datum as int64 */
+int64
+gnn_int_datum(Datum d, Oid t)
 {
 	switch (t)
 	{
@@ -426,7 +427,7 @@ read_features(ReadState *rs, Datum d, Oid type, int64 id)
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("features of node " INT64_FORMAT " in relation \"%s\" are not a one-dimensional array of %d values",
 						id, RelationGetRelationName(rs->table->rel), g->width),
-				 errdetail("The array has %d dimensions and %d values; the model's input width is %d.",
+				 errdetail("The array is %d-dimensional with %d values; the model's input width is %d.",
 						   ARR_NDIM(arr), ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)),
 						   g->width)));
 	if (array_contains_nulls(arr))
@@ -459,7 +460,7 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 		null_error(rs, rs->table->colnames[0]);
 	if (nulls[1])
 		null_error(rs, rs->table->colnames[1]);
-	id = int_datum(values[0], rs->table->types[0]);
+	id = gnn_int_datum(values[0], rs->table->types[0]);
 	if (rs->count == rs->capacity)
 		grow_nodes(rs, 0);
 
@@ -520,8 +521,8 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 			null_error(rs, rs->table->colnames[c]);
 	if (rs->count == rs->capacity)
 		grow_edges(rs, 0);
-	src = int_datum(values[0], rs->table->types[0]);
-	dst = int_datum(values[1], rs->table->types[1]);
+	src = gnn_int_datum(values[0], rs->table->types[0]);
+	dst = gnn_int_datum(values[1], rs->table->types[1]);
 	rs->esrc[rs->count] = node_index(rs, src, src, dst);
 	rs->edst[rs->count] = node_index(rs, dst, src, dst);
 	if (rs->g->has_weight)
@@ -829,8 +830,8 @@ edge_ids_row(ReadState *rs, Datum *values, bool *nulls)
 								   newcap * sizeof(float), "reading edges");
 		rs->capacity = newcap;
 	}
-	out->src[out->n] = int_datum(values[0], rs->table->types[0]);
-	out->dst[out->n] = int_datum(values[1], rs->table->types[1]);
+	out->src[out->n] = gnn_int_datum(values[0], rs->table->types[0]);
+	out->dst[out->n] = gnn_int_datum(values[1], rs->table->types[1]);
 	if (rs->g->has_weight)
 		out->weight[out->n] = (rs->table->types[2] == FLOAT4OID) ?
 			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
@@ -956,8 +957,8 @@ edge_part_row(ReadState *rs, Datum *values, bool *nulls)
 								   newcap * sizeof(float), "reading the edge table");
 		rs->capacity = newcap;
 	}
-	src = int_datum(values[0], rs->table->types[0]);
-	dst = int_datum(values[1], rs->table->types[1]);
+	src = gnn_int_datum(values[0], rs->table->types[0]);
+	dst = gnn_int_datum(values[1], rs->table->types[1]);
 	out->src[out->n] = node_index(rs, src, src, dst);
 	out->dst[out->n] = node_index(rs, dst, src, dst);
 	out->pos[out->n] = ((uint64) ItemPointerGetBlockNumberNoCheck(rs->tid) << 16) |

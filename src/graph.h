@@ -100,6 +100,7 @@ extern void gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
 								GnnEdgeList *out);
 extern void gnn_reader_end(GnnGraphReader *r);
 
+extern int64 gnn_int_datum(Datum d, Oid type);
 extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);

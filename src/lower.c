@@ -195,6 +195,22 @@ get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
 	return true;
 }
 
+/*
+ * The bias <prefix>.<param> of n values, required if the layer has one
+ * (bias=true, PyG's default).  Without a bias, a tensor of that name is
+ * ignored like any other the layer does not use: neither checked nor
+ * counted as a parameter.
+ */
+static bool
+get_bias(LowerCtx *ctx, const LayerArgs *la, const char *param, bool has_bias,
+		 int64 n, const float **out)
+{
+	*out = NULL;
+	if (!has_bias)
+		return true;
+	return get_tensor(ctx, la, param, false, 1, &n, out);
+}
+
 /* Shape of <prefix>.<param>, or NULL if missing. */
 static const GnnTensorInfo *
 peek_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param)
@@ -255,7 +271,8 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 						 ctx->where, name, la->type);
 	}
 	if (*in <= 0 || *out <= 0)
-		return spec_error(ctx, "%s needs positive %s", la->type, out_key);
+		return spec_error(ctx, "%s needs positive %s", la->type,
+						  *in <= 0 ? in_key : out_key);
 	return take_width(ctx, la, *in);
 }
 
@@ -278,8 +295,10 @@ emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
 {
 	GnnReg	   *ra = &ctx->b.prog->regs[a];
 	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, width);
+	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, -1);
 
-	gnn_emit(&ctx->b, kind, r, a, -1);
+	/* an operation over edges names their view, as emit_binary's do */
+	op->view = ra->view;
 	return r;
 }
 
@@ -372,6 +391,27 @@ emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
 
 /* ---------- layers ---------- */
 
+/*
+ * Which of two names of the same argument a layer's spec uses, as torch's
+ * Linear (in_features) and PyG's (in_channels) do.  Giving both would leave
+ * one silently ignored, so it is an error.
+ */
+static bool
+arg_alias(LowerCtx *ctx, const LayerArgs *la, const char *name,
+		  const char *alias, const char **key)
+{
+	const GnnJson *v = gnn_json_get(la->json, name);
+	const GnnJson *va = gnn_json_get(la->json, alias);
+	bool		has = (v != NULL && v->kind != GNN_JSON_NULL);
+	bool		has_alias = (va != NULL && va->kind != GNN_JSON_NULL);
+
+	if (has && has_alias)
+		return spec_error(ctx, "give either \"%s\" or \"%s\", not both",
+						  name, alias);
+	*key = has_alias ? alias : name;
+	return true;
+}
+
 static bool
 lower_linear(LowerCtx *ctx, const LayerArgs *la)
 {
@@ -383,18 +423,18 @@ lower_linear(LowerCtx *ctx, const LayerArgs *la)
 	bool		has_bias;
 	const float *w,
 			   *bias;
-	const char *in_key = gnn_json_get(la->json, "in_features") ? "in_features" : "in_channels";
-	const char *out_key = gnn_json_get(la->json, "out_features") ? "out_features" : "out_channels";
+	const char *in_key,
+			   *out_key;
 
 	if (!check_keys(ctx, la, keys) ||
+		!arg_alias(ctx, la, "in_channels", "in_features", &in_key) ||
+		!arg_alias(ctx, la, "out_channels", "out_features", &out_key) ||
 		!arg_bool(ctx, la, "bias", true, &has_bias) ||
 		!layer_channels(ctx, la, in_key, out_key, "weight", 1, &in, &out) ||
 		!get_tensor(ctx, la, "weight", false, 2,
 					(int64[]) {out, in}, &w) ||
-		!get_tensor(ctx, la, "bias", !has_bias, 1, (int64[]) {out}, &bias))
+		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
-	if (!has_bias)
-		bias = NULL;
 	ctx->cur = emit_linear(ctx, ctx->cur, w, bias, out);
 	ctx->width = out;
 	return true;
@@ -458,15 +498,13 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 		!layer_channels(ctx, la, "in_channels", "out_channels", "lin_l.weight",
 						1, &in, &out) ||
 		!get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
-		!get_tensor(ctx, la, "lin_l.bias", !has_bias, 1, (int64[]) {out}, &bl) ||
+		!get_bias(ctx, la, "lin_l.bias", has_bias, out, &bl) ||
 		(root_weight &&
 		 !get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in}, &wr)) ||
 		(project &&
 		 (!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {in, in}, &wp) ||
 		  !get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
 		return false;
-	if (!has_bias)
-		bl = NULL;
 
 	x = ctx->cur;
 	msg = x;
@@ -521,10 +559,8 @@ lower_gcn(LowerCtx *ctx, const LayerArgs *la)
 		!layer_channels(ctx, la, "in_channels", "out_channels", "lin.weight",
 						1, &in, &out) ||
 		!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {out, in}, &wt) ||
-		!get_tensor(ctx, la, "bias", !has_bias, 1, (int64[]) {out}, &bias))
+		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
-	if (!has_bias)
-		bias = NULL;
 
 	view = (normalize && loops) ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
 	h = emit_linear(ctx, ctx->cur, wt, NULL, out);
@@ -565,6 +601,9 @@ gat_weight(LowerCtx *ctx, const LayerArgs *la, int heads, int in, int out,
 	if (wdst && memcmp(*w, wdst, sizeof(float) * shape[0] * shape[1]) != 0)
 		return spec_error(ctx, "%s with different lin_src and lin_dst weights (bipartite input) is not supported%s",
 						  la->type, "");
+	/* in PyG lin_dst is then lin_src, one module: count its weight once */
+	if (wdst)
+		ctx->b.prog->nparams -= shape[0] * shape[1];
 	return true;
 }
 
@@ -618,11 +657,9 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 		!gat_weight(ctx, la, heads, in, out, &w) ||
 		!get_tensor(ctx, la, "att_src", false, 3, (int64[]) {1, heads, out}, &att_src) ||
 		!get_tensor(ctx, la, "att_dst", false, 3, (int64[]) {1, heads, out}, &att_dst) ||
-		!get_tensor(ctx, la, "bias", !has_bias, 1,
-					(int64[]) {concat ? (int64) heads * out : out}, &bias))
+		!get_bias(ctx, la, "bias", has_bias,
+				  concat ? (int64) heads * out : out, &bias))
 		return false;
-	if (!has_bias)
-		bias = NULL;
 
 	view = loops ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
 	h = emit_linear(ctx, ctx->cur, w, NULL, heads * out);

@@ -557,21 +557,6 @@ free_result(GnnScanState *s)
 	s->next = 0;
 }
 
-/* An integer datum of type t as int64 */
-static int64
-int_value(Datum d, Oid t)
-{
-	switch (t)
-	{
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		default:
-			return DatumGetInt64(d);
-	}
-}
-
 /* The target node ids: the qual's value, NULLs left out */
 static int64 *
 target_ids(GnnScanState *s, Datum value, bool isnull, int *n)
@@ -586,7 +571,7 @@ target_ids(GnnScanState *s, Datum value, bool isnull, int *n)
 	if (!s->targets_array)
 	{
 		ids = palloc(sizeof(int64));
-		ids[(*n)++] = int_value(value, type);
+		ids[(*n)++] = gnn_int_datum(value, type);
 	}
 	else
 	{
@@ -605,7 +590,7 @@ target_ids(GnnScanState *s, Datum value, bool isnull, int *n)
 		ids = palloc(sizeof(int64) * Max(nelems, 1));
 		for (int i = 0; i < nelems; i++)
 			if (!nulls[i])
-				ids[(*n)++] = int_value(elems[i], elemtype);
+				ids[(*n)++] = gnn_int_datum(elems[i], elemtype);
 	}
 	return ids;
 }
@@ -762,18 +747,6 @@ estimate_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt)
 }
 
 static void
-initialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
-						void *coordinate)
-{
-	GnnScanState *s = (GnnScanState *) node;
-
-	gnn_parallel_init((GnnShared *) coordinate,
-					  s->parallel_read ? &s->read_source : NULL,
-					  node->ss.ps.state->es_snapshot, pcxt->nworkers + 1);
-	s->shared = coordinate;
-}
-
-static void
 reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
 						  void *coordinate)
 {
@@ -782,6 +755,14 @@ reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
 	gnn_parallel_init((GnnShared *) coordinate,
 					  s->parallel_read ? &s->read_source : NULL,
 					  node->ss.ps.state->es_snapshot, pcxt->nworkers + 1);
+}
+
+static void
+initialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt,
+						void *coordinate)
+{
+	reinitialize_dsm_gnn_scan(node, pcxt, coordinate);
+	((GnnScanState *) node)->shared = coordinate;
 }
 
 static void
