@@ -38,6 +38,9 @@ typedef union FuzzChunk
 
 static FuzzChunk arena = {.link = {&arena, &arena}};
 
+/* blocks exempted by fuzz_alloc_persist(), never freed */
+static FuzzChunk kept = {.link = {&kept, &kept}};
+
 static void
 arena_link(FuzzChunk *c)
 {
@@ -123,6 +126,19 @@ fuzz_alloc_reset(void)
 		arena_unlink(c);
 		free(c);
 	}
+}
+
+void
+fuzz_alloc_persist(void)
+{
+	if (arena.link.next == &arena)
+		return;
+	/* splice the whole arena list onto the front of the kept list */
+	arena.link.prev->link.next = kept.link.next;
+	kept.link.next->link.prev = arena.link.prev;
+	kept.link.next = arena.link.next;
+	arena.link.next->link.prev = &kept;
+	arena.link.next = arena.link.prev = &arena;
 }
 
 /* The functions of src/common/fe_memutils.c. */
