@@ -49,3 +49,18 @@ FROM gnn_infer('cora', 'cora_edges', 'cora_nodes') AS p
 JOIN cora_out o USING (node_id)
 WHERE p.node_id = ANY(ARRAY(SELECT id FROM cora_nodes WHERE split = 'test'));
 RESET gnnjit.pruning;
+
+-- compiled code in fused blocks (2708 nodes: many blocks) against the
+-- portable kernels and the reference
+SET gnnjit.jit_above_cost = 0;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS compared,
+       bool_and(abs(a - b) <= 1e-6 * greatest(abs(b), 1)) AS same_as_portable,
+       bool_and(abs(a - c) <= 1e-5 * greatest(abs(c), 1)) AS within_tolerance
+FROM gnn_infer('cora', 'cora_edges', 'cora_nodes') AS j
+JOIN cora_out o USING (node_id)
+JOIN cora_expected e ON e.id = j.node_id,
+     unnest(j.embedding, o.embedding, e.embedding) AS u(a, b, c);
+SELECT bool_and(jit) AS used_jit FROM gnn_last_inference();
+RESET max_parallel_workers_per_gather;
+RESET gnnjit.jit_above_cost;

@@ -21,6 +21,9 @@
 /* Target nodes per chunk between interrupt checks */
 #define GNN_CHUNK_NODES 2048
 
+/* Nodes per block of a fused group: the block's values stay in cache */
+#define GNN_FUSED_BLOCK 64
+
 static int64
 reg_rows(const GnnProgram *prog, const GnnGraph *g, int reg)
 {
@@ -116,6 +119,7 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 	ex->mem = mem;
 	ex->regs = palloc0(sizeof(float *) * prog->nregs);
 	ex->rows = palloc0(sizeof(int64) * prog->nregs);
+	ex->row0 = palloc0(sizeof(int64) * prog->nregs);
 	ex->last_use = gnn_program_last_use(prog);
 	ex->kops = kops;
 	ex->stats.nlayers = prog->nlayers;
@@ -136,6 +140,7 @@ env_init(GnnExec *ex)
 		ex->env.fill_loop[v] = csr->fill_loop;
 	}
 	ex->env.regs = ex->regs;
+	ex->env.row0 = ex->row0;
 }
 
 /* Run operation opno for the target nodes [lo, hi) */
@@ -173,6 +178,140 @@ free_dead_regs(GnnExec *ex, int opno)
 		}
 }
 
+/* ---------- fused blocks ---------- */
+
+/*
+ * Fusion (compiled code only).  A run of consecutive node operations whose
+ * intermediate values are read only inside the run is executed block by
+ * block: for each block of GNN_FUSED_BLOCK nodes every operation of the run
+ * is applied in turn, and the intermediate registers hold just the block,
+ * in cache, instead of a full matrix each written to memory and read back.
+ * This is aggregate -> transform -> bias -> activation per block of nodes
+ * (a SAGE layer becomes one pass).  Operations that read other nodes' rows
+ * (message passing's input, gathers) may only read registers computed
+ * before the run.  Each value is the same computation as unfused, so the
+ * results are identical bit for bit.
+ */
+
+/* Whether op can be part of a fused run, given the run's registers */
+static bool
+fusable(const GnnProgram *prog, const GnnOp *op, const bool *in_run)
+{
+	if (prog->regs[op->out].space != GNN_SPACE_NODE || op->kind == GNN_OP_INPUT)
+		return false;
+	if (op->kind == GNN_OP_AGGREGATE)
+		return !in_run[op->a] && (op->b < 0 || !in_run[op->b]);
+	if ((op->a >= 0 && prog->regs[op->a].space != GNN_SPACE_NODE) ||
+		(op->b >= 0 && prog->regs[op->b].space != GNN_SPACE_NODE))
+		return false;
+	return true;
+}
+
+/*
+ * The run of operations starting at first that can be fused; returns its
+ * end (exclusive).  Registers written by the run and read after it are its
+ * outputs; the others are intermediate.
+ */
+static int
+fused_run(const GnnExec *ex, int first, bool *in_run)
+{
+	const GnnProgram *prog = ex->prog;
+	int			end = first;
+
+	memset(in_run, 0, sizeof(bool) * prog->nregs);
+	while (end < prog->nops && fusable(prog, &prog->ops[end], in_run))
+	{
+		in_run[prog->ops[end].out] = true;
+		end++;
+	}
+	return end;
+}
+
+static bool
+intermediate(const GnnExec *ex, int reg, int end)
+{
+	return ex->last_use[reg] < end && reg != ex->prog->output;
+}
+
+/* Run operations [first, end) block by block */
+static void
+run_fused(GnnExec *ex, int first, int end)
+{
+	const GnnProgram *prog = ex->prog;
+	int64		n = ex->g->nnodes;
+	float	  **scratch = palloc0(sizeof(float *) * prog->nregs);
+
+	for (int i = first; i < end; i++)
+	{
+		int			r = prog->ops[i].out;
+
+		if (intermediate(ex, r, end))
+		{
+			scratch[r] = gnn_mem_alloc(ex->mem, GNN_FUSED_BLOCK * prog->regs[r].width *
+									   sizeof(float), "a fused block");
+			ex->regs[r] = scratch[r];
+		}
+		else
+			alloc_reg(ex, r);
+	}
+	for (int64 lo = 0; lo < n; lo += GNN_FUSED_BLOCK)
+	{
+		int64		hi = Min(lo + GNN_FUSED_BLOCK, n);
+
+		for (int i = first; i < end; i++)
+		{
+			if (scratch[prog->ops[i].out])
+				ex->row0[prog->ops[i].out] = lo;
+			gnn_exec_op(ex, i, lo, hi);
+		}
+		if ((lo & (GNN_CHUNK_NODES - 1)) == 0)
+		{
+			gnn_progress_layer(prog->ops[end - 1].layer, hi);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	for (int i = first; i < end; i++)
+	{
+		int			r = prog->ops[i].out;
+
+		if (scratch[r])
+		{
+			gnn_mem_free(ex->mem, scratch[r],
+						 GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float));
+			ex->regs[r] = NULL;
+			ex->row0[r] = 0;
+		}
+	}
+	pfree(scratch);
+}
+
+/* Run operation i alone, chunk by chunk */
+static void
+run_op(GnnExec *ex, int i)
+{
+	const GnnOp *op = &ex->prog->ops[i];
+	int64		n = ex->op_rows ? ex->op_rows[i] : ex->g->nnodes;
+
+	alloc_reg(ex, op->out);
+	for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
+	{
+		gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, n));
+		gnn_progress_layer(op->layer, Min(lo + GNN_CHUNK_NODES, n));
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+add_time(GnnExec *ex, int layer, instr_time start)
+{
+	instr_time	duration;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	if (layer >= 0)
+		ex->stats.layer_ms[layer] += INSTR_TIME_GET_MILLISEC(duration);
+}
+
 /*
  * Run the whole program serially; returns the output register (nnodes x
  * output width), owned by the caller's memory context.
@@ -182,6 +321,7 @@ gnn_exec_run(GnnExec *ex)
 {
 	const GnnProgram *prog = ex->prog;
 	GnnGraph   *g = ex->g;
+	bool	   *in_run = palloc(sizeof(bool) * prog->nregs);
 
 	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
 		if (prog->uses_views[v])
@@ -189,32 +329,28 @@ gnn_exec_run(GnnExec *ex)
 	env_init(ex);
 	gnn_progress_phase(GNN_PHASE_COMPUTING, g->nnodes);
 
-	for (int i = 0; i < prog->nops; i++)
+	for (int i = 0; i < prog->nops;)
 	{
 		const GnnOp *op = &prog->ops[i];
-		instr_time	start,
-					duration;
+		instr_time	start;
+		int			end = i + 1;
 
 		INSTR_TIME_SET_CURRENT(start);
 		if (op->kind == GNN_OP_INPUT)
 			ex->regs[op->out] = g->x;
+		else if (ex->fuse && ex->op_rows == NULL &&
+				 (end = fused_run(ex, i, in_run)) > i + 1)
+			run_fused(ex, i, end);
 		else
 		{
-			int64		n = ex->op_rows ? ex->op_rows[i] : g->nnodes;
-
-			alloc_reg(ex, op->out);
-			for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
-			{
-				gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, n));
-				gnn_progress_layer(op->layer, Min(lo + GNN_CHUNK_NODES, n));
-				CHECK_FOR_INTERRUPTS();
-			}
+			end = i + 1;
+			run_op(ex, i);
 		}
-		free_dead_regs(ex, i);
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		if (op->layer >= 0)
-			ex->stats.layer_ms[op->layer] += INSTR_TIME_GET_MILLISEC(duration);
+		for (int k = i; k < end; k++)
+			free_dead_regs(ex, k);
+		/* a fused run's time goes to the layer it ends in */
+		add_time(ex, prog->ops[end - 1].layer, start);
+		i = end;
 	}
 	ex->stats.peak_bytes = ex->mem->peak;
 	return ex->regs[prog->output];

@@ -36,6 +36,8 @@ typedef struct GnnExec
 	int		   *last_use;
 	const GnnKernelOp *kops;	/* per operation */
 	GnnKernelFn *fns;			/* compiled operations, or NULL */
+	bool		fuse;			/* run fused blocks (see exec.c) */
+	int64	   *row0;			/* per register, its first row held */
 	const int64 *op_rows;		/* per operation, nodes to run; NULL: all */
 	bool		jit;			/* fns came from the JIT */
 	GnnKernelEnv env;

@@ -30,6 +30,7 @@ static const struct config_enum_entry pruning_options[] = {
 };
 bool		gnn_jit_enabled = true;
 double		gnn_jit_above_cost = 1e9;
+bool		gnn_jit_fusion = true;
 
 void		_PG_init(void);
 
@@ -85,6 +86,16 @@ _PG_init(void)
 							 1e9,
 							 0,
 							 DBL_MAX,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("gnnjit.jit_fusion",
+							 "Run compiled code in fused blocks of nodes.",
+							 "Consecutive operations whose intermediate values stay inside "
+							 "them run block by block, so those values stay in cache.",
+							 &gnn_jit_fusion,
+							 true,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

@@ -28,5 +28,6 @@ extern int	gnn_pruning;
 /* gnnjit.jit and gnnjit.jit_above_cost */
 extern bool gnn_jit_enabled;
 extern double gnn_jit_above_cost;
+extern bool gnn_jit_fusion;
 
 #endif							/* GNNJIT_H */

@@ -190,6 +190,7 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 
 		ex.fns = gnn_model_jit(model);
 		ex.jit = true;
+		ex.fuse = gnn_jit_fusion;
 		out->jit_compiled = !cached;
 		out->jit_functions = model->jit->nfunctions;
 		out->jit_ms = cached ? 0 : model->jit->generate_ms + model->jit->emit_ms;

@@ -248,7 +248,7 @@ acc_extreme(float *acc, const float *m, float c, int n, bool first, bool max)
  * y[i] = AGG over the in-edges e of node i of coef(e) * msg(e), where msg
  * is the source node's row (msg_on_edges false) or the edge's own row.
  * coef may be NULL (1), one value per edge, or one per head, scaling
- * width/coef_width consecutive columns each.  y points to row 0.
+ * width/coef_width consecutive columns each.  y points to row lo.
  */
 static inline void
 gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
@@ -260,7 +260,7 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
 
 	for (int64 i = lo; i < hi; i++)
 	{
-		float	   *acc = y + i * width;
+		float	   *acc = y + (i - lo) * width;
 		int64		begin = rowptr[i];
 		int64		end = rowptr[i + 1];
 
@@ -409,67 +409,70 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 	const int32 *src = env->src[op->view];
 	int			w = op->w;
 	int			wa = op->wa;
-	float	   *y = env->regs[op->out];
-	const float *a = op->a >= 0 ? env->regs[op->a] : NULL;
-	const float *b = op->b >= 0 ? env->regs[op->b] : NULL;
 	int64		first = op->out_on_edges ? rowptr[lo] : lo;
 	int64		n = op->out_on_edges ? rowptr[hi] - rowptr[lo] : hi - lo;
+
+	/* the registers at row "first" (full registers have row0 0) */
+	float	   *y = env->regs[op->out] + (first - env->row0[op->out]) * w;
+	const float *a = op->a >= 0 ?
+		env->regs[op->a] + (first - env->row0[op->a]) * wa : NULL;
+	const float *b = op->b >= 0 ?
+		env->regs[op->b] + (first - env->row0[op->b]) * op->wb : NULL;
+	/* whole registers, for operations that read rows of other nodes */
+	float	   *ybase = env->regs[op->out];
+	const float *abase = op->a >= 0 ? env->regs[op->a] : NULL;
+	const float *bbase = op->b >= 0 ? env->regs[op->b] : NULL;
 
 	switch ((GnnOpKind) op->kind)
 	{
 		case GNN_OP_INPUT:
 			break;
 		case GNN_OP_EDGE_WEIGHT:
-			edge_weight(y, env, op, lo, hi);
+			edge_weight(ybase, env, op, lo, hi);
 			break;
 		case GNN_OP_GATHER_SRC:
-			gnn_k_gather(y + first * w, a, src + first, n, w);
+			gnn_k_gather(y, abase, src + first, n, w);
 			break;
 		case GNN_OP_GATHER_DST:
-			gnn_k_gather_dst(y, a, rowptr, lo, hi, w);
+			gnn_k_gather_dst(ybase, abase, rowptr, lo, hi, w);
 			break;
 		case GNN_OP_LINEAR:
-			gnn_gemm_packed(a + first * wa, n, wa, op->packed, y + first * w, w);
+			gnn_gemm_packed(a, n, wa, op->packed, y, w);
 			break;
 		case GNN_OP_ADD:
-			gnn_k_add(y + first * w, a + first * w, b + first * w, n * w);
+			gnn_k_add(y, a, b, n * w);
 			break;
 		case GNN_OP_MUL:
-			gnn_k_mul_heads(y + first * w, a + first * w, b + first * op->wb,
-							n, w, op->wb);
+			gnn_k_mul_heads(y, a, b, n, w, op->wb);
 			break;
 		case GNN_OP_AXPY:
-			gnn_k_axpy(y + first * w, op->alpha, a + first * w, b + first * w,
-					   n * w);
+			gnn_k_axpy(y, op->alpha, a, b, n * w);
 			break;
 		case GNN_OP_AFFINE:
-			gnn_k_affine(y + first * w, a + first * w, op->scale, op->shift,
-						 n, w);
+			gnn_k_affine(y, a, op->scale, op->shift, n, w);
 			break;
 		case GNN_OP_ACT:
-			gnn_k_act(y + first * w, a + first * w, n * w, op->act, op->alpha);
+			gnn_k_act(y, a, n * w, op->act, op->alpha);
 			break;
 		case GNN_OP_HEAD_DOT:
-			gnn_k_head_dot(y + first * w, a + first * wa, op->weight, n, wa,
-						   op->heads);
+			gnn_k_head_dot(y, a, op->weight, n, wa, op->heads);
 			break;
 		case GNN_OP_HEAD_MEAN:
-			gnn_k_head_mean(y + first * w, a + first * wa, n, wa, op->heads);
+			gnn_k_head_mean(y, a, n, wa, op->heads);
 			break;
 		case GNN_OP_L2NORM:
-			gnn_k_l2norm(y + first * w, a + first * w, n, w);
+			gnn_k_l2norm(y, a, n, w);
 			break;
 		case GNN_OP_SOFTMAX:
 		case GNN_OP_LOG_SOFTMAX:
-			gnn_k_softmax(y + first * w, a + first * w, n, w,
-						  op->kind == GNN_OP_LOG_SOFTMAX);
+			gnn_k_softmax(y, a, n, w, op->kind == GNN_OP_LOG_SOFTMAX);
 			break;
 		case GNN_OP_AGGREGATE:
-			gnn_k_aggregate(y, a, op->a_on_edges, b, op->wb, rowptr, src,
-							lo, hi, w, op->aggr);
+			gnn_k_aggregate(y, abase, op->a_on_edges, bbase, op->wb, rowptr,
+							src, lo, hi, w, op->aggr);
 			break;
 		case GNN_OP_EDGE_SOFTMAX:
-			gnn_k_edge_softmax(y, a, rowptr, lo, hi, w);
+			gnn_k_edge_softmax(ybase, abase, rowptr, lo, hi, w);
 			break;
 	}
 }

@@ -47,10 +47,15 @@ typedef struct GnnKernelOp
 	const struct GnnGemmPacked *packed; /* LINEAR: weight and bias, packed */
 } GnnKernelOp;
 
-/* The data of one run: register arrays and the graph's edge views */
+/*
+ * The data of one run: register arrays and the graph's edge views.  A
+ * register normally holds all its rows; a node register of a fused block
+ * holds only the block's, from row row0[r] on.
+ */
 typedef struct GnnKernelEnv
 {
 	float	  **regs;
+	const int64 *row0;
 	const int64 *rowptr[GNN_NUM_EDGE_VIEWS];
 	const int32 *src[GNN_NUM_EDGE_VIEWS];
 	const float *weight[GNN_NUM_EDGE_VIEWS];

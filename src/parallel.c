@@ -40,6 +40,7 @@
 #include "infer.h"
 #include "parallel.h"
 #include "progress.h"
+#include "stats.h"
 
 /* Target nodes per claim, and output rows per claim */
 #define PARALLEL_CHUNK 1024
@@ -491,6 +492,7 @@ attach_env(GnnParallelRun *run, GnnExec *ex)
 		ex->env.fill_loop[v] = address(run->area, sh->fill_loop[v]);
 	}
 	ex->env.regs = ex->regs;
+	ex->env.row0 = palloc0(sizeof(int64) * ex->prog->nregs);
 }
 
 /*
@@ -616,6 +618,7 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 		pg_atomic_write_u64(&sh->next, 0);
 	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
 	gnn_progress_end();
+	gnn_stats_remember(prog, &ex.stats, ex.jit);
 
 	run->ids = address(run->area, sh->ids);
 	run->y = address(run->area, sh->regs[prog->output]);

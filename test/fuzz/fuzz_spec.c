@@ -675,6 +675,7 @@ run_program(const GnnProgram *prog, bool weighted)
 	}
 	env.fill_loop[GNN_EDGES_ONE_SELF_LOOP] = graph_fill_loop;
 	env.regs = regs;
+	env.row0 = palloc0(sizeof(int64) * prog->nregs);
 
 	x = palloc(sizeof(float) * GRAPH_NODES * in_width);
 	for (int i = 0; i < GRAPH_NODES * in_width; i++)
