@@ -208,81 +208,105 @@ fusable(const GnnProgram *prog, const GnnOp *op, const bool *in_run)
 }
 
 /*
- * The run of operations starting at first that can be fused; returns its
- * end (exclusive).  Registers written by the run and read after it are its
- * outputs; the others are intermediate.
+ * The end (exclusive) of the run of operations starting at first that can
+ * be fused.  Registers written by the run and read after it are its
+ * outputs; the others are intermediate (gnn_exec_intermediate).
  */
-static int
-fused_run(const GnnExec *ex, int first, bool *in_run)
+int
+gnn_exec_fused_end(const GnnExec *ex, int first)
 {
 	const GnnProgram *prog = ex->prog;
+	bool	   *in_run = palloc0(sizeof(bool) * prog->nregs);
 	int			end = first;
 
-	memset(in_run, 0, sizeof(bool) * prog->nregs);
 	while (end < prog->nops && fusable(prog, &prog->ops[end], in_run))
 	{
 		in_run[prog->ops[end].out] = true;
 		end++;
 	}
+	pfree(in_run);
 	return end;
 }
 
-static bool
-intermediate(const GnnExec *ex, int reg, int end)
+bool
+gnn_exec_intermediate(const GnnExec *ex, int reg, int end)
 {
 	return ex->last_use[reg] < end && reg != ex->prog->output;
 }
 
-/* Run operations [first, end) block by block */
-static void
-run_fused(GnnExec *ex, int first, int end)
+/*
+ * Give the intermediate registers of run [first, end) block-sized scratch
+ * in this process (freed by gnn_exec_end_blocks).
+ */
+void
+gnn_exec_begin_blocks(GnnExec *ex, int first, int end)
 {
 	const GnnProgram *prog = ex->prog;
-	int64		n = ex->g->nnodes;
-	float	  **scratch = palloc0(sizeof(float *) * prog->nregs);
 
 	for (int i = first; i < end; i++)
 	{
 		int			r = prog->ops[i].out;
 
-		if (intermediate(ex, r, end))
-		{
-			scratch[r] = gnn_mem_alloc(ex->mem, GNN_FUSED_BLOCK * prog->regs[r].width *
-									   sizeof(float), "a fused block");
-			ex->regs[r] = scratch[r];
-		}
-		else
-			alloc_reg(ex, r);
+		if (gnn_exec_intermediate(ex, r, end))
+			ex->regs[r] = gnn_mem_alloc(ex->mem, GNN_FUSED_BLOCK * prog->regs[r].width *
+										sizeof(float), "a fused block");
 	}
-	for (int64 lo = 0; lo < n; lo += GNN_FUSED_BLOCK)
-	{
-		int64		hi = Min(lo + GNN_FUSED_BLOCK, n);
+}
 
+/* Run operations [first, end) over nodes [lo, hi), block by block */
+void
+gnn_exec_blocks(GnnExec *ex, int first, int end, int64 lo, int64 hi)
+{
+	const GnnProgram *prog = ex->prog;
+
+	for (int64 b = lo; b < hi; b += GNN_FUSED_BLOCK)
 		for (int i = first; i < end; i++)
 		{
-			if (scratch[prog->ops[i].out])
-				ex->row0[prog->ops[i].out] = lo;
-			gnn_exec_op(ex, i, lo, hi);
+			int			r = prog->ops[i].out;
+
+			if (gnn_exec_intermediate(ex, r, end))
+				ex->row0[r] = b;
+			gnn_exec_op(ex, i, b, Min(b + GNN_FUSED_BLOCK, hi));
 		}
-		if ((lo & (GNN_CHUNK_NODES - 1)) == 0)
-		{
-			gnn_progress_layer(prog->ops[end - 1].layer, hi);
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
+}
+
+void
+gnn_exec_end_blocks(GnnExec *ex, int first, int end)
+{
+	const GnnProgram *prog = ex->prog;
+
 	for (int i = first; i < end; i++)
 	{
 		int			r = prog->ops[i].out;
 
-		if (scratch[r])
+		if (gnn_exec_intermediate(ex, r, end))
 		{
-			gnn_mem_free(ex->mem, scratch[r],
+			gnn_mem_free(ex->mem, ex->regs[r],
 						 GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float));
 			ex->regs[r] = NULL;
 			ex->row0[r] = 0;
 		}
 	}
-	pfree(scratch);
+}
+
+/* Run operations [first, end) fused, in chunks between interrupt checks */
+static void
+run_fused(GnnExec *ex, int first, int end)
+{
+	const GnnProgram *prog = ex->prog;
+	int64		n = ex->g->nnodes;
+
+	for (int i = first; i < end; i++)
+		if (!gnn_exec_intermediate(ex, prog->ops[i].out, end))
+			alloc_reg(ex, prog->ops[i].out);
+	gnn_exec_begin_blocks(ex, first, end);
+	for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
+	{
+		gnn_exec_blocks(ex, first, end, lo, Min(lo + GNN_CHUNK_NODES, n));
+		gnn_progress_layer(prog->ops[end - 1].layer, Min(lo + GNN_CHUNK_NODES, n));
+		CHECK_FOR_INTERRUPTS();
+	}
+	gnn_exec_end_blocks(ex, first, end);
 }
 
 /* Run operation i alone, chunk by chunk */
@@ -321,7 +345,6 @@ gnn_exec_run(GnnExec *ex)
 {
 	const GnnProgram *prog = ex->prog;
 	GnnGraph   *g = ex->g;
-	bool	   *in_run = palloc(sizeof(bool) * prog->nregs);
 
 	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
 		if (prog->uses_views[v])
@@ -339,7 +362,7 @@ gnn_exec_run(GnnExec *ex)
 		if (op->kind == GNN_OP_INPUT)
 			ex->regs[op->out] = g->x;
 		else if (ex->fuse && ex->op_rows == NULL &&
-				 (end = fused_run(ex, i, in_run)) > i + 1)
+				 (end = gnn_exec_fused_end(ex, i)) > i + 1)
 			run_fused(ex, i, end);
 		else
 		{

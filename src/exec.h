@@ -51,4 +51,11 @@ extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog,
 extern void gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi);
 extern float *gnn_exec_run(GnnExec *ex);
 
+/* fused runs of operations, see exec.c */
+extern int	gnn_exec_fused_end(const GnnExec *ex, int first);
+extern bool gnn_exec_intermediate(const GnnExec *ex, int reg, int end);
+extern void gnn_exec_begin_blocks(GnnExec *ex, int first, int end);
+extern void gnn_exec_blocks(GnnExec *ex, int first, int end, int64 lo, int64 hi);
+extern void gnn_exec_end_blocks(GnnExec *ex, int first, int end);
+
 #endif							/* GNN_EXEC_H */

@@ -492,52 +492,71 @@ attach_env(GnnParallelRun *run, GnnExec *ex)
 		ex->env.fill_loop[v] = address(run->area, sh->fill_loop[v]);
 	}
 	ex->env.regs = ex->regs;
-	ex->env.row0 = palloc0(sizeof(int64) * ex->prog->nregs);
+	ex->row0 = palloc0(sizeof(int64) * ex->prog->nregs);
+	ex->env.row0 = ex->row0;
 }
 
 /*
- * Allocate operation i's output and free the values nobody reads any
- * more; done by one participant while the others wait.
+ * Allocate the outputs of operations [first, end) (a fused run's
+ * intermediates live in each participant's own scratch) and free the
+ * values nobody reads any more; done by one participant while the others
+ * wait.
  */
 static void
-allocate_op(GnnParallelRun *run, const GnnProgram *prog, const int *last, int i)
+allocate_ops(GnnParallelRun *run, const GnnExec *ex, int first, int end)
 {
 	GnnShared  *sh = run->shared;
-	int			out = prog->ops[i].out;
+	const GnnProgram *prog = ex->prog;
 
 	for (int r = 0; r < prog->nregs; r++)
-		if (last[r] < i && r != prog->input && r != prog->output &&
+		if (ex->last_use[r] < first && r != prog->input && r != prog->output &&
 			DsaPointerIsValid(sh->regs[r]))
 		{
 			dsa_free(run->area, sh->regs[r]);
 			sh->regs[r] = InvalidDsaPointer;
 		}
-	sh->regs[out] = dsa_allocate_extended(run->area,
-										  Max(sh->reg_rows[out] * prog->regs[out].width * sizeof(float), 1),
-										  DSA_ALLOC_HUGE);
+	for (int i = first; i < end; i++)
+	{
+		int			out = prog->ops[i].out;
+
+		if (end > first + 1 && gnn_exec_intermediate(ex, out, end))
+			continue;
+		sh->regs[out] = dsa_allocate_extended(run->area,
+											  Max(sh->reg_rows[out] * prog->regs[out].width * sizeof(float), 1),
+											  DSA_ALLOC_HUGE);
+	}
 	pg_atomic_write_u64(&sh->next, 0);
 }
 
-/* Run the chunks of operation i this participant claims */
+/* Run the chunks of operations [first, end) this participant claims */
 static void
-run_op(GnnParallelRun *run, GnnExec *ex, int i)
+run_ops(GnnParallelRun *run, GnnExec *ex, int first, int end)
 {
 	GnnShared  *sh = run->shared;
 	const GnnProgram *prog = ex->prog;
 	int64		n = sh->nnodes;
+	bool		fused = end > first + 1;
 
 	for (int r = 0; r < prog->nregs; r++)
 		ex->regs[r] = address(run->area, sh->regs[r]);
+	if (fused)
+		gnn_exec_begin_blocks(ex, first, end);
 	for (;;)
 	{
 		uint64		lo = pg_atomic_fetch_add_u64(&sh->next, PARALLEL_CHUNK);
+		int64		hi = Min((int64) lo + PARALLEL_CHUNK, n);
 
 		if (lo >= (uint64) n)
 			break;
-		gnn_exec_op(ex, i, (int64) lo, Min((int64) lo + PARALLEL_CHUNK, n));
-		gnn_progress_layer(prog->ops[i].layer, Min((int64) lo + PARALLEL_CHUNK, n));
+		if (fused)
+			gnn_exec_blocks(ex, first, end, (int64) lo, hi);
+		else
+			gnn_exec_op(ex, first, (int64) lo, hi);
+		gnn_progress_layer(prog->ops[end - 1].layer, hi);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (fused)
+		gnn_exec_end_blocks(ex, first, end);
 }
 
 /*
@@ -551,7 +570,7 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	GnnShared  *sh = run->shared;
 	const GnnProgram *prog = model->prog;
 	GnnExec		ex;
-	int		   *last;
+	GnnMemory	mem = {0, 0, 0};
 	instr_time	start,
 				duration;
 
@@ -593,24 +612,34 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	{
 		ex.fns = gnn_model_jit(model);
 		ex.jit = true;
+		ex.fuse = gnn_jit_fusion;
 	}
+	ex.last_use = gnn_program_last_use(prog);
+	ex.mem = &mem;
 	attach_env(run, &ex);
-	last = gnn_program_last_use(prog);
 	gnn_progress_phase(GNN_PHASE_COMPUTING, sh->nnodes);
 
-	for (int i = 0; i < prog->nops; i++)
+	for (int i = 0; i < prog->nops;)
 	{
+		int			end = i + 1;
+
 		if (prog->ops[i].kind == GNN_OP_INPUT)
+		{
+			i++;
 			continue;
+		}
+		if (ex.fuse)
+			end = Max(gnn_exec_fused_end(&ex, i), i + 1);
 		INSTR_TIME_SET_CURRENT(start);
 		if (BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH))
-			allocate_op(run, prog, last, i);
+			allocate_ops(run, &ex, i, end);
 		BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
-		run_op(run, &ex, i);
+		run_ops(run, &ex, i, end);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
-		if (prog->ops[i].layer >= 0)
-			ex.stats.layer_ms[prog->ops[i].layer] += INSTR_TIME_GET_MILLISEC(duration);
+		if (prog->ops[end - 1].layer >= 0)
+			ex.stats.layer_ms[prog->ops[end - 1].layer] += INSTR_TIME_GET_MILLISEC(duration);
+		i = end;
 	}
 
 	/* every operation is complete: hand out the output rows */
