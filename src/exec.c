@@ -253,7 +253,10 @@ gnn_exec_begin_blocks(GnnExec *ex, int first, int end)
 	}
 }
 
-/* Run operations [first, end) over nodes [lo, hi), block by block */
+/*
+ * Run operations [first, end) over nodes [lo, hi), block by block; each
+ * operation's time goes to its own layer.
+ */
 void
 gnn_exec_blocks(GnnExec *ex, int first, int end, int64 lo, int64 hi)
 {
@@ -263,10 +266,17 @@ gnn_exec_blocks(GnnExec *ex, int first, int end, int64 lo, int64 hi)
 		for (int i = first; i < end; i++)
 		{
 			int			r = prog->ops[i].out;
+			instr_time	start,
+						duration;
 
 			if (gnn_exec_intermediate(ex, r, end))
 				ex->row0[r] = b;
+			INSTR_TIME_SET_CURRENT(start);
 			gnn_exec_op(ex, i, b, Min(b + GNN_FUSED_BLOCK, hi));
+			INSTR_TIME_SET_CURRENT(duration);
+			INSTR_TIME_SUBTRACT(duration, start);
+			if (prog->ops[i].layer >= 0)
+				ex->stats.layer_ms[prog->ops[i].layer] += INSTR_TIME_GET_MILLISEC(duration);
 		}
 }
 
@@ -363,16 +373,21 @@ gnn_exec_run(GnnExec *ex)
 			ex->regs[op->out] = g->x;
 		else if (ex->fuse && ex->op_rows == NULL &&
 				 (end = gnn_exec_fused_end(ex, i)) > i + 1)
+		{
+			/* timed per operation inside */
 			run_fused(ex, i, end);
+			for (int k = i; k < end; k++)
+				free_dead_regs(ex, k);
+			i = end;
+			continue;
+		}
 		else
 		{
 			end = i + 1;
 			run_op(ex, i);
 		}
-		for (int k = i; k < end; k++)
-			free_dead_regs(ex, k);
-		/* a fused run's time goes to the layer it ends in */
-		add_time(ex, prog->ops[end - 1].layer, start);
+		free_dead_regs(ex, i);
+		add_time(ex, op->layer, start);
 		i = end;
 	}
 	ex->stats.peak_bytes = ex->mem->peak;

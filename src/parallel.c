@@ -637,8 +637,9 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 		run_ops(run, &ex, i, end);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
-		if (prog->ops[end - 1].layer >= 0)
-			ex.stats.layer_ms[prog->ops[end - 1].layer] += INSTR_TIME_GET_MILLISEC(duration);
+		/* fused runs time each operation inside (waits are not counted) */
+		if (end == i + 1 && prog->ops[i].layer >= 0)
+			ex.stats.layer_ms[prog->ops[i].layer] += INSTR_TIME_GET_MILLISEC(duration);
 		i = end;
 	}
 
