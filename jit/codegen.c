@@ -136,27 +136,55 @@ gnn_jit_release(GnnJitCode *code)
 
 /* ---------- the template module ---------- */
 
+/*
+ * The kernels' bitcode, read when the library is loaded: a later
+ * reinstallation must not hand this process a template that does not match
+ * the code it runs.
+ */
+static char *template_bytes = NULL;
+static size_t template_len = 0;
+
+void
+gnn_jit_read_template(void)
+{
+	char		path[MAXPGPATH];
+	FILE	   *f;
+	long		len;
+
+	snprintf(path, sizeof(path), "%s/bitcode/gnnjit/src/kernels.bc", pkglib_path);
+	f = fopen(path, PG_BINARY_R);
+	if (f == NULL)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
+		fseek(f, 0, SEEK_SET) == 0)
+	{
+		template_bytes = MemoryContextAlloc(TopMemoryContext, len);
+		if (fread(template_bytes, 1, len, f) == (size_t) len)
+			template_len = len;
+	}
+	fclose(f);
+}
+
 static LLVMModuleRef
 load_template(LLVMContextRef lc)
 {
-	char		path[MAXPGPATH];
 	LLVMMemoryBufferRef buf;
 	LLVMModuleRef mod;
-	char	   *msg = NULL;
 
-	snprintf(path, sizeof(path), "%s/bitcode/gnnjit/src/kernels.bc", pkglib_path);
-	if (LLVMCreateMemoryBufferWithContentsOfFile(path, &buf, &msg))
+	if (template_len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
-				 errmsg("could not load gnnjit's kernel bitcode \"%s\": %s",
-						path, msg ? msg : "unknown error"),
+				 errmsg("could not read gnnjit's kernel bitcode \"%s/bitcode/gnnjit/src/kernels.bc\"",
+						pkglib_path),
 				 errhint("Reinstall gnnjit, or SET gnnjit.jit = off.")));
+	buf = LLVMCreateMemoryBufferWithMemoryRange(template_bytes, template_len,
+												"gnnjit kernels", false);
 	if (LLVMParseBitcodeInContext2(lc, buf, &mod))
 	{
 		LLVMDisposeMemoryBuffer(buf);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("could not parse gnnjit's kernel bitcode \"%s\"", path)));
+				 errmsg("could not parse gnnjit's kernel bitcode")));
 	}
 	LLVMDisposeMemoryBuffer(buf);
 	return mod;

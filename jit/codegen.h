@@ -41,6 +41,7 @@ typedef struct GnnJitCounters
 
 extern GnnJitCounters gnn_jit_counters;
 
+extern void gnn_jit_read_template(void);
 extern bool gnn_jit_available(void);
 extern GnnJitCode *gnn_jit_compile(const GnnKernelOp *kops, int nops,
 								   MemoryContext cxt);

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "codegen.h"
 #include "gnnjit.h"
 #include "scan.h"
 
@@ -103,4 +104,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("gnnjit");
 
 	gnn_scan_init();
+	gnn_jit_read_template();
 }
