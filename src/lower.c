@@ -423,8 +423,8 @@ lower_linear(LowerCtx *ctx, const LayerArgs *la)
 	bool		has_bias;
 	const float *w,
 			   *bias;
-	const char *in_key,
-			   *out_key;
+	const char *in_key = NULL,
+			   *out_key = NULL;
 
 	if (!check_keys(ctx, la, keys) ||
 		!arg_alias(ctx, la, "in_channels", "in_features", &in_key) ||
@@ -788,7 +788,7 @@ static bool
 lower_softmax(LowerCtx *ctx, const LayerArgs *la, GnnOpKind kind)
 {
 	static const char *const keys[] = {"dim", NULL};
-	int			dim;
+	int			dim = -1;
 
 	if (!check_keys(ctx, la, keys) ||
 		!arg_int(ctx, la, "dim", -1, &dim))
