@@ -278,11 +278,15 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 
 /* ---------- emitting ---------- */
 
+/*
+ * The emit functions copy the input register's description first:
+ * gnn_new_reg may move the register array.
+ */
 static int
 emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 {
-	GnnReg	   *ra = &ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, out);
+	GnnReg		ra = ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, out);
 	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_LINEAR, r, a, -1);
 
 	op->weight = w;
@@ -293,12 +297,12 @@ emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 static int
 emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
 {
-	GnnReg	   *ra = &ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, width);
+	GnnReg		ra = ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, width);
 	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, -1);
 
 	/* an operation over edges names their view, as emit_binary's do */
-	op->view = ra->view;
+	op->view = ra.view;
 	return r;
 }
 
@@ -316,12 +320,12 @@ emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha)
 static int
 emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
 {
-	GnnReg	   *ra = &ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra->space, ra->view, ra->width);
+	GnnReg		ra = ctx->b.prog->regs[a];
+	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, ra.width);
 	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, b);
 
 	op->heads = heads;
-	op->view = ra->view;
+	op->view = ra.view;
 	return r;
 }
 
