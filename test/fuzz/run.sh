@@ -6,9 +6,11 @@
 #
 # seconds defaults to 60 per harness; harnesses default to all of them.
 # Inputs found to add coverage are kept in test/fuzz/build/corpus/<harness>,
-# crashes in test/fuzz/build/artifacts.  Exits non-zero if any harness
-# crashes, leaks, or trips a sanitizer.  CC and PG_CONFIG may be overridden;
-# FUZZ_ARGS adds libFuzzer options, e.g. FUZZ_ARGS=-max_len=65536.
+# crashes in test/fuzz/build/artifacts.  The mutations follow FUZZ_SEED
+# (default 1, so that a run is repeatable; 0 picks a random seed).  Exits
+# non-zero if any harness crashes, leaks, or trips a sanitizer.  CC and
+# PG_CONFIG may be overridden; FUZZ_ARGS adds libFuzzer options, e.g.
+# FUZZ_ARGS=-max_len=65536.
 
 set -u
 
@@ -94,6 +96,7 @@ for h in $harnesses; do
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
 		"$out/$h" -max_total_time="$secs" -print_final_stats=1 \
+		-seed="${FUZZ_SEED:-1}" \
 		-timeout=10 -dict="$dict" ${FUZZ_ARGS:-} \
 		-artifact_prefix="$out/artifacts/$h-" \
 		"$out/corpus/$h" "$here/corpus/$h" >"$log" 2>&1
