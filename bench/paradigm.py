@@ -840,7 +840,7 @@ def plot():
     plots = []
     for m, s, fn, kinds in lines:
         # a line through the measured points and the lower bounds
-        plots.append("'%s' u 1:2 w lp %s lw 2 pt 7 lc rgb '%s' "
+        plots.append("'%s' u 1:($3==0?$2:1/0) w lp %s lw 2 pt 7 lc rgb '%s' "
                      "t '%s %s'" % (fn, style[s][0], color[m], m.upper(),
                                      style[s][1]))
         if "cut" in kinds:
@@ -913,9 +913,9 @@ set logscale xy
 set xlabel 'edges (R-MAT, 16 per node, 128 features)'
 set ylabel 'GB'
 set grid
-set key top left
+set key bottom right
 set xrange [*:4e8]
-plot %s%s, 18 w l lc rgb 'orange' t 'gnnjit.max_memory = 18GB', 24 w l lc rgb 'black' t 'RAM 24 GB'
+plot %s%s, 18 w l lc rgb 'orange' t 'gnnjit.max\\_memory = 18GB', 24 w l lc rgb 'black' t 'RAM 24 GB'
 """ % (os.path.join(OUT, "paradigm_memory.png"), ", ".join(plots), fitline))
 
     # 4. per-layer time: strategies side by side at the largest size where
