@@ -30,12 +30,13 @@
 #include "infer.h"
 #include "progress.h"
 #include "prune.h"
+#include "stats.h"
 
 /* One batch: its subgraph, run through the model; outputs into y */
 static int64
 run_batch(GnnModel *model, const GnnGraph *g, const int64 *targets, int n,
 		  const GnnInferOptions *opts, pg_prng_state *rng, double cost,
-		  GnnMemory *mem, float *y, double *layer_ms)
+		  GnnMemory *mem, float *y, double *layer_ms, bool *jit)
 {
 	const GnnProgram *prog = model->prog;
 	int64	   *rows = NULL;
@@ -53,6 +54,7 @@ run_batch(GnnModel *model, const GnnGraph *g, const int64 *targets, int n,
 		sub = gnn_field_subgraph(prog, g, targets, n, rows, mem);
 	}
 	gnn_infer_graph(model, sub, rows, mem, cost, &r);
+	*jit |= r.jit;
 	memcpy(y, r.y, sizeof(float) * n * model->out_width);
 	for (int l = 0; l < r.stats.nlayers; l++)
 		layer_ms[l] += r.stats.layer_ms[l];
@@ -91,7 +93,7 @@ gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
 		for (int i = 0; i < n; i++)
 			targets[i] = b + i;
 		out->field_nodes += run_batch(model, g, targets, n, opts, &rng, cost,
-									  &bmem, y + b * w, layer_ms);
+									  &bmem, y + b * w, layer_ms, &out->jit);
 		out->batches++;
 		out->stats.peak_bytes = Max(out->stats.peak_bytes, mem.used + bmem.peak);
 		MemoryContextSwitchTo(old);
@@ -108,4 +110,6 @@ gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
 	out->rows_read = g->rows_read;
 	out->stats.nlayers = model->prog->nlayers;
 	out->stats.layer_ms = layer_ms;
+	/* the whole run, not its last batch */
+	gnn_stats_remember(model->prog, &out->stats, out->jit);
 }
