@@ -12,18 +12,7 @@ trap 'rm -f "$out"' EXIT
 
 CC=${CC:-gcc}
 
-# palloc and friends come from libpgcommon; Debian keeps it in pkglibdir
-pglibs=
-for dir in "$(pg_config --libdir)" "$(pg_config --pkglibdir)"; do
-	if [ -f "$dir/libpgcommon.a" ] && [ -f "$dir/libpgport.a" ]; then
-		pglibs="$dir/libpgcommon.a $dir/libpgport.a"
-		break
-	fi
-done
-if [ -z "$pglibs" ]; then
-	echo "libpgcommon.a and libpgport.a not found" >&2
-	exit 1
-fi
+. "$top/test/pglibs.sh"
 
 "$CC" $(pg_config --cflags) -DFRONTEND \
 	-I"$top/src" -I"$(pg_config --includedir-server)" \

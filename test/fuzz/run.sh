@@ -28,18 +28,7 @@ CC=${CC:-clang-14}
 incdir=$("$PG_CONFIG" --includedir)
 incserver=$("$PG_CONFIG" --includedir-server)
 
-# Debian and some others keep the static libraries in pkglibdir.
-pglibs=
-for dir in "$("$PG_CONFIG" --libdir)" "$("$PG_CONFIG" --pkglibdir)"; do
-	if [ -f "$dir/libpgcommon.a" ] && [ -f "$dir/libpgport.a" ]; then
-		pglibs="$dir/libpgcommon.a $dir/libpgport.a"
-		break
-	fi
-done
-if [ -z "$pglibs" ]; then
-	echo "libpgcommon.a and libpgport.a not found under $PG_CONFIG --libdir or --pkglibdir" >&2
-	exit 1
-fi
+. "$top/test/pglibs.sh"
 
 # -Wno-ignored-attributes: PostgreSQL's headers use gnu_printf, which clang
 # does not know.
