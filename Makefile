@@ -25,9 +25,12 @@ OBJS = \
 	src/progress.o \
 	src/generate.o \
 	src/scan.o \
+	src/wire.o \
+	src/shard.o \
+	src/dist.o \
 	jit/codegen.o
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit -I$(libpq_srcdir)
 PG_CFLAGS = -O3
 
 REGRESS = setup layers jit scan prune subgraph parallel generate errors privileges limits cora
@@ -39,6 +42,9 @@ override autodepend = yes
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# distributed inference connects to the shards with libpq
+SHLIB_LINK_INTERNAL += $(libpq)
 
 # the JIT (jit/) uses LLVM's C API, the LLVM PostgreSQL's llvmjit is built with
 override CPPFLAGS += -I$(shell $(LLVM_CONFIG) --includedir)

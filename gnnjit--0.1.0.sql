@@ -110,3 +110,128 @@ CREATE VIEW @extschema@.gnn_stat_progress AS
     LEFT JOIN pg_catalog.pg_database AS d ON d.oid = p.datid
     LEFT JOIN @extschema@.gnn_models AS m ON pg_catalog.hashtext(m.name COLLATE "C") = p.model_hash;
 GRANT SELECT ON @extschema@.gnn_stat_progress TO PUBLIC;
+
+-- Distributed inference: the shard side, called by a coordinator's gnn_infer
+CREATE FUNCTION @extschema@.gnn_model_fingerprint(name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'gnn_model_fingerprint'
+LANGUAGE C STRICT STABLE;
+
+CREATE FUNCTION @extschema@.gnn_shard_open(
+    model text, fingerprint text, edges regclass, nodes regclass,
+    src name, dst name, weight name, id name, features name,
+    modulus integer, remainder integer)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'gnn_shard_open'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_shard_serve(requests bytea)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_shard_serve'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_shard_step(halo bytea)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'gnn_shard_step'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_shard_fetch(max_rows integer)
+RETURNS SETOF bytea
+AS 'MODULE_PATHNAME', 'gnn_shard_fetch'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_shard_stats(
+    OUT nodes bigint, OUT halo bigint, OUT edges bigint, OUT peak_bytes bigint,
+    OUT compute_ms double precision, OUT jit boolean,
+    OUT layer_ms double precision[])
+AS 'MODULE_PATHNAME', 'gnn_shard_stats'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_shard_close()
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_shard_close'
+LANGUAGE C STRICT VOLATILE;
+
+-- Distributed inference: laying a graph out over shard servers
+CREATE FUNCTION @extschema@.gnn_shard_execute(server text, sql text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_shard_execute'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.gnn_shard_execute(text, text) FROM PUBLIC;
+
+-- Copy a local graph into hash-partitioned tables whose partitions are
+-- postgres_fdw foreign tables on the given servers (partition r on
+-- servers[r]): nodes by hash(id), edges by hash(dst), so each shard holds
+-- the in-edges of its nodes.  Creates gnnjit and the shard tables (with an
+-- index on id and on dst) on the servers, and copies the rows.
+CREATE FUNCTION @extschema@.gnn_distribute(
+    edges      regclass,
+    nodes      regclass,
+    servers    text[],
+    edges_name text,
+    nodes_name text,
+    dst        name DEFAULT 'dst',
+    id         name DEFAULT 'id')
+RETURNS TABLE (remainder integer, server text, node_rows bigint, edge_rows bigint)
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    n      integer := coalesce(array_length(servers, 1), 0);
+    nsp    text;
+    tbl    regclass;
+    cols   text;
+    idx    text;
+    remote text;
+BEGIN
+    IF n < 1 THEN
+        RAISE EXCEPTION 'gnn_distribute needs at least one server'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE %s) PARTITION BY HASH (%I)', nodes_name, nodes, id);
+    EXECUTE format('CREATE TABLE %I (LIKE %s) PARTITION BY HASH (%I)', edges_name, edges, dst);
+    SELECT c.relnamespace::regnamespace::text INTO nsp
+        FROM pg_class c WHERE c.oid = nodes_name::regclass;
+
+    FOR r IN 0 .. n - 1 LOOP
+        FOREACH tbl IN ARRAY ARRAY[nodes, edges] LOOP
+            SELECT string_agg(format('%I %s NOT NULL', a.attname,
+                                     format_type(a.atttypid, a.atttypmod)), ', '
+                              ORDER BY a.attnum)
+                INTO cols
+                FROM pg_attribute a
+                WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped;
+            IF tbl = nodes THEN
+                remote := nodes_name || '_' || r;
+                cols := cols || format(', PRIMARY KEY (%I)', id);
+                idx := '';
+            ELSE
+                remote := edges_name || '_' || r;
+                idx := format('; CREATE INDEX ON %I.%I (%I)', nsp, remote, dst);
+            END IF;
+            -- committed now, so that postgres_fdw's connection can fill it
+            PERFORM @extschema@.gnn_shard_execute(servers[r + 1],
+                format('CREATE EXTENSION IF NOT EXISTS gnnjit; '
+                       'CREATE SCHEMA IF NOT EXISTS %I; '
+                       'DROP TABLE IF EXISTS %I.%I; CREATE TABLE %I.%I (%s)%s',
+                       nsp, nsp, remote, nsp, remote, cols, idx));
+            EXECUTE format('CREATE FOREIGN TABLE %I PARTITION OF %I '
+                           'FOR VALUES WITH (MODULUS %s, REMAINDER %s) SERVER %I '
+                           'OPTIONS (schema_name %L, table_name %L, batch_size ''1000'')',
+                           remote, CASE WHEN tbl = nodes THEN nodes_name ELSE edges_name END,
+                           n, r, servers[r + 1], nsp, remote);
+        END LOOP;
+    END LOOP;
+
+    EXECUTE format('INSERT INTO %I SELECT * FROM %s', nodes_name, nodes);
+    EXECUTE format('INSERT INTO %I SELECT * FROM %s', edges_name, edges);
+    EXECUTE format('ANALYZE %I, %I', nodes_name, edges_name);
+
+    FOR r IN 0 .. n - 1 LOOP
+        remainder := r;
+        server := servers[r + 1];
+        EXECUTE format('SELECT count(*) FROM %I', nodes_name || '_' || r) INTO node_rows;
+        EXECUTE format('SELECT count(*) FROM %I', edges_name || '_' || r) INTO edge_rows;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

@@ -122,6 +122,7 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 	ex->row0 = palloc0(sizeof(int64) * prog->nregs);
 	ex->last_use = gnn_program_last_use(prog);
 	ex->kops = kops;
+	ex->nlocal = g->nnodes;
 	ex->stats.nlayers = prog->nlayers;
 	ex->stats.layer_ms = palloc0(sizeof(double) * Max(prog->nlayers, 1));
 }
@@ -304,7 +305,7 @@ static void
 run_fused(GnnExec *ex, int first, int end)
 {
 	const GnnProgram *prog = ex->prog;
-	int64		n = ex->g->nnodes;
+	int64		n = ex->nlocal;
 
 	for (int i = first; i < end; i++)
 		if (!gnn_exec_intermediate(ex, prog->ops[i].out, end))
@@ -324,7 +325,7 @@ static void
 run_op(GnnExec *ex, int i)
 {
 	const GnnOp *op = &ex->prog->ops[i];
-	int64		n = ex->op_rows ? ex->op_rows[i] : ex->g->nnodes;
+	int64		n = ex->op_rows ? ex->op_rows[i] : ex->nlocal;
 
 	alloc_reg(ex, op->out);
 	for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
@@ -346,12 +347,9 @@ add_time(GnnExec *ex, int layer, instr_time start)
 		ex->stats.layer_ms[layer] += INSTR_TIME_GET_MILLISEC(duration);
 }
 
-/*
- * Run the whole program serially; returns the output register (nnodes x
- * output width), owned by the caller's memory context.
- */
-float *
-gnn_exec_run(GnnExec *ex)
+/* Build the edge views the program uses and point the kernels at them */
+void
+gnn_exec_start(GnnExec *ex)
 {
 	const GnnProgram *prog = ex->prog;
 	GnnGraph   *g = ex->g;
@@ -360,9 +358,20 @@ gnn_exec_run(GnnExec *ex)
 		if (prog->uses_views[v])
 			gnn_graph_build_view(g, v);
 	env_init(ex);
-	gnn_progress_phase(GNN_PHASE_COMPUTING, g->nnodes);
+	gnn_progress_phase(GNN_PHASE_COMPUTING, ex->nlocal);
+}
 
-	for (int i = 0; i < prog->nops;)
+/*
+ * Run operations [first, stop) serially.  A fused run never extends past
+ * stop, so a caller can stop before any operation (the distributed driver
+ * stops before each one reading other shards' rows).
+ */
+void
+gnn_exec_range(GnnExec *ex, int first, int stop)
+{
+	const GnnProgram *prog = ex->prog;
+
+	for (int i = first; i < stop;)
 	{
 		const GnnOp *op = &prog->ops[i];
 		instr_time	start;
@@ -370,9 +379,9 @@ gnn_exec_run(GnnExec *ex)
 
 		INSTR_TIME_SET_CURRENT(start);
 		if (op->kind == GNN_OP_INPUT)
-			ex->regs[op->out] = g->x;
+			ex->regs[op->out] = ex->g->x;
 		else if (ex->fuse && ex->op_rows == NULL &&
-				 (end = gnn_exec_fused_end(ex, i)) > i + 1)
+				 (end = Min(gnn_exec_fused_end(ex, i), stop)) > i + 1)
 		{
 			/* timed per operation inside */
 			run_fused(ex, i, end);
@@ -391,5 +400,16 @@ gnn_exec_run(GnnExec *ex)
 		i = end;
 	}
 	ex->stats.peak_bytes = ex->mem->peak;
-	return ex->regs[prog->output];
+}
+
+/*
+ * Run the whole program serially; returns the output register (nnodes x
+ * output width), owned by the caller's memory context.
+ */
+float *
+gnn_exec_run(GnnExec *ex)
+{
+	gnn_exec_start(ex);
+	gnn_exec_range(ex, 0, ex->prog->nops);
+	return ex->regs[ex->prog->output];
 }

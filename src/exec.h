@@ -39,6 +39,8 @@ typedef struct GnnExec
 	bool		fuse;			/* run fused blocks (see exec.c) */
 	int64	   *row0;			/* per register, its first row held */
 	const int64 *op_rows;		/* per operation, nodes to run; NULL: all */
+	int64		nlocal;			/* nodes to run without op_rows: the graph's,
+								 * or a shard's own (the rest are its halo) */
 	bool		jit;			/* fns came from the JIT */
 	GnnKernelEnv env;
 	GnnExecStats stats;
@@ -49,6 +51,8 @@ extern double gnn_exec_cost(const GnnProgram *prog, const GnnGraph *g);
 extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog,
 						  const GnnKernelOp *kops, GnnGraph *g, GnnMemory *mem);
 extern void gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi);
+extern void gnn_exec_start(GnnExec *ex);
+extern void gnn_exec_range(GnnExec *ex, int first, int stop);
 extern float *gnn_exec_run(GnnExec *ex);
 
 /* fused runs of operations, see exec.c */

@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "codegen.h"
+#include "dist.h"
 #include "gnnjit.h"
 #include "scan.h"
 
@@ -100,6 +101,18 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("gnnjit.shard_timeout",
+							"Longest a shard may take to answer one request of a distributed inference.",
+							"A shard that takes longer is cancelled and the inference fails, "
+							"naming it.  0 waits without limit (statement_timeout still applies).",
+							&gnn_shard_timeout_ms,
+							0,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("gnnjit");
 

@@ -8,6 +8,9 @@
 #ifndef GNNJIT_H
 #define GNNJIT_H
 
+/* The extension version this library implements (gnnjit.control) */
+#define GNNJIT_VERSION "0.1.0"
+
 /* gnnjit.max_memory, in kB */
 extern int	gnn_max_memory_kb;
 

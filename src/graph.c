@@ -71,6 +71,11 @@ struct ReadState
 	ParallelTableScanDesc pscan;
 	ItemPointer tid;
 	GnnEdgePart *part_out;
+	/* a shard's read: sources not in the node table are its halo */
+	bool		halo;
+	int64		nhalo;
+	int64		halo_capacity;
+	int64	   *halo_ids;
 };
 
 /* ---------- memory accounting ---------- */
@@ -497,11 +502,41 @@ grow_edges(ReadState *rs, int64 newcap)
 	rs->capacity = newcap;
 }
 
+/* A source node another shard holds: a new row after the shard's own */
+static int32
+halo_index(ReadState *rs, int64 id)
+{
+	bool		found;
+	GnnIdEntry *e = gnnid_insert(rs->ids, id, &found);
+
+	if (!found)
+	{
+		if (rs->nhalo == rs->halo_capacity)
+		{
+			int64		cap = Max(rs->halo_capacity * 2, 1024);
+
+			rs->halo_ids = mem_grow(rs->mem, rs->halo_ids,
+									rs->halo_capacity * sizeof(int64),
+									cap * sizeof(int64), "the halo of a shard");
+			rs->halo_capacity = cap;
+		}
+		if (rs->g->nnodes + rs->nhalo >= PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("gnn_infer supports at most %d nodes per shard", PG_INT32_MAX)));
+		e->index = (int32) (rs->g->nnodes + rs->nhalo);
+		rs->halo_ids[rs->nhalo++] = id;
+	}
+	return e->index;
+}
+
 static int32
 node_index(ReadState *rs, int64 id, int64 src, int64 dst)
 {
 	GnnIdEntry *e = gnnid_lookup(rs->ids, id);
 
+	if (e == NULL && rs->halo && id == src)
+		return halo_index(rs, id);
 	if (e == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -523,6 +558,17 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 		grow_edges(rs, 0);
 	src = gnn_int_datum(values[0], rs->table->types[0]);
 	dst = gnn_int_datum(values[1], rs->table->types[1]);
+	if (rs->halo)
+	{
+		GnnIdEntry *e = gnnid_lookup(rs->ids, dst);
+
+		if (e == NULL || e->index >= rs->g->nnodes)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("edge (" INT64_FORMAT ", " INT64_FORMAT ") in relation \"%s\" has a target that is not in this shard's node table",
+							src, dst, RelationGetRelationName(rs->table->rel)),
+					 errdetail("A shard must hold the in-edges of its own nodes: the edges are partitioned by the hash of dst like the nodes by the hash of id.")));
+	}
 	rs->esrc[rs->count] = node_index(rs, src, src, dst);
 	rs->edst[rs->count] = node_index(rs, dst, src, dst);
 	if (rs->g->has_weight)
@@ -695,8 +741,28 @@ gnn_graph_estimate_bytes(const GnnGraphSource *source, int64 *nnodes,
 	return bytes;
 }
 
-GnnGraph *
-gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
+/*
+ * Append the halo after the shard's own nodes: their ids, and feature rows
+ * of zeros, filled by the other shards when a layer needs them.
+ */
+static void
+append_halo(ReadState *rs)
+{
+	GnnGraph   *g = rs->g;
+	int64		n = g->nnodes + rs->nhalo;
+
+	g->ids = mem_grow(rs->mem, g->ids, g->nnodes * sizeof(int64),
+					  Max(n, 1) * sizeof(int64), "the halo of a shard");
+	g->x = mem_grow(rs->mem, g->x, g->nnodes * g->width * sizeof(float),
+					Max(n, 1) * g->width * sizeof(float), "the halo of a shard");
+	memcpy(g->ids + g->nnodes, rs->halo_ids, rs->nhalo * sizeof(int64));
+	memset(g->x + g->nnodes * g->width, 0, rs->nhalo * g->width * sizeof(float));
+	g->nnodes = n;
+	gnn_mem_free(rs->mem, rs->halo_ids, rs->halo_capacity * sizeof(int64));
+}
+
+static GnnGraph *
+read_graph(const GnnGraphSource *source, GnnMemory *mem, bool halo)
 {
 	GnnGraph   *g = palloc0(sizeof(GnnGraph));
 	TableRead	nodes,
@@ -713,6 +779,7 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	memset(&rs, 0, sizeof(rs));
 	rs.g = g;
 	rs.mem = mem;
+	rs.halo = halo;
 
 	/* nodes: size the arrays and the id map from the planner's estimate */
 	est = Min(estimate_rows(nodes.rel) + 16, PG_INT32_MAX);
@@ -724,6 +791,7 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	gnn_progress_phase(GNN_PHASE_READING_NODES, estimate_rows(nodes.rel));
 	scan_table(&rs, node_row);
 	g->nnodes = rs.count;
+	g->nlocal = rs.count;
 	g->rows_read = rs.count;
 
 	/* edges */
@@ -734,6 +802,8 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	gnn_progress_phase(GNN_PHASE_READING_EDGES, estimate_rows(edges.rel));
 	scan_table(&rs, edge_row);
 	g->rows_read += rs.count;
+	if (halo)
+		append_halo(&rs);
 	build_csr(&rs);
 
 	gnnid_destroy(rs.ids);
@@ -741,6 +811,23 @@ gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
 	table_close(nodes.rel, NoLock);
 	table_close(edges.rel, NoLock);
 	return g;
+}
+
+GnnGraph *
+gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem)
+{
+	return read_graph(source, mem, false);
+}
+
+/*
+ * A shard's part of a distributed graph: its nodes, its edges (whose
+ * targets are all its own), and after its nodes the halo: the sources of
+ * its edges that other shards hold.  g->nlocal counts its own nodes.
+ */
+GnnGraph *
+gnn_graph_read_shard(const GnnGraphSource *source, GnnMemory *mem)
+{
+	return read_graph(source, mem, true);
 }
 
 /* ---------- reading parts of the graph ---------- */

@@ -47,6 +47,8 @@ typedef struct GnnCsr
 typedef struct GnnGraph
 {
 	int64		nnodes;
+	int64		nlocal;			/* gnn_graph_read(_shard): the nodes of the
+								 * node table, before a shard's halo */
 	int64	   *ids;			/* node index -> id */
 	int			width;			/* feature width */
 	float	   *x;				/* nnodes x width */
@@ -104,6 +106,8 @@ extern int64 gnn_int_datum(Datum d, Oid type);
 extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
+extern GnnGraph *gnn_graph_read_shard(const GnnGraphSource *source,
+									  GnnMemory *mem);
 extern void gnn_graph_build_view(GnnGraph *g, GnnEdgeView view);
 extern int64 gnn_graph_loop_view_edges(const GnnCsr *in, int64 n);
 extern void gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out);

@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "dist.h"
 #include "exec.h"
 #include "gnnjit.h"
 #include "graph.h"
@@ -225,8 +226,17 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src,
 {
 	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
 	GnnGraph   *g;
+	GnnDist    *dist;
 
 	memset(out, 0, sizeof(GnnInferResult));
+	if (opts->strategy == GNN_STRATEGY_FULL && (dist = gnn_dist_lookup(src)) != NULL)
+	{
+		gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
+		gnn_dist_infer(model, dist, out);
+		gnn_stats_remember(model->prog, &out->stats, out->jit);
+		gnn_progress_end();
+		return;
+	}
 	if (opts->strategy != GNN_STRATEGY_FULL)
 	{
 		gnn_infer_subgraph(model, src, opts, out);

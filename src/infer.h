@@ -29,6 +29,7 @@ typedef struct GnnInferResult
 	bool		pruned;			/* selected nodes over their receptive field */
 	int64		field_nodes;	/* nodes of the receptive field(s) computed */
 	int64		batches;		/* subgraph strategies: batches run */
+	struct GnnDist *dist;		/* the shards of a distributed run */
 } GnnInferResult;
 
 extern Datum gnn_infer(PG_FUNCTION_ARGS);

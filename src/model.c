@@ -45,6 +45,7 @@ PG_FUNCTION_INFO_V1(gnn_create_model);
 PG_FUNCTION_INFO_V1(gnn_load_model);
 PG_FUNCTION_INFO_V1(gnn_drop_model);
 PG_FUNCTION_INFO_V1(gnn_model_program);
+PG_FUNCTION_INFO_V1(gnn_model_fingerprint);
 
 typedef struct ModelCacheEntry
 {
@@ -468,4 +469,53 @@ gnn_model_program(PG_FUNCTION_ARGS)
 	GnnModel   *m = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
 	PG_RETURN_TEXT_P(cstring_to_text(gnn_program_describe(m->prog)));
+}
+
+/*
+ * The model's fingerprint: SHA-256 of its spec (as jsonb prints it) and
+ * weights, in hex; with spec and weights non-NULL, also those (for sending
+ * the model to a shard).  Returns NULL if there is no such model.
+ */
+char *
+gnn_model_source(const char *name, text **spec, bytea **weights)
+{
+	CatalogAccess ca;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	char	   *fingerprint = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	values[0] = CStringGetTextDatum(name);
+	catalog_begin(&ca);
+	if (catalog_exec(&ca,
+					 "SELECT encode(sha256(convert_to(spec::text, 'UTF8') || weights), 'hex'), "
+					 "spec::text, weights FROM %s WHERE name = $1",
+					 1, types, values, true) == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		fingerprint = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+		if (spec)
+			*spec = DatumGetTextPCopy(SPI_getbinval(tup, desc, 2, &isnull));
+		if (weights)
+			*weights = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 3, &isnull));
+		MemoryContextSwitchTo(old);
+	}
+	catalog_end(&ca);
+	return fingerprint;
+}
+
+/* gnn_model_fingerprint(name): see gnn_model_source */
+Datum
+gnn_model_fingerprint(PG_FUNCTION_ARGS)
+{
+	char	   *fp = gnn_model_source(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+									  NULL, NULL);
+
+	if (fp == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(fp));
 }

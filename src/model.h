@@ -33,5 +33,6 @@ extern GnnKernelFn *gnn_model_jit(GnnModel *model);
 
 extern GnnModel *gnn_model_get(const char *name);
 extern GnnModel *gnn_model_lookup(const char *name, bool missing_ok);
+extern char *gnn_model_source(const char *name, text **spec, bytea **weights);
 
 #endif							/* GNN_MODEL_H */

@@ -246,3 +246,26 @@ gnn_program_last_use(const GnnProgram *prog)
 	last[prog->output] = prog->nops;
 	return last;
 }
+
+/*
+ * The node register op reads at edge sources (other nodes' rows), or -1:
+ * in a distributed run, the rows a shard needs from others.
+ */
+int
+gnn_op_source_read(const GnnProgram *prog, const GnnOp *op)
+{
+	if (op->kind == GNN_OP_GATHER_SRC ||
+		(op->kind == GNN_OP_AGGREGATE && prog->regs[op->a].space == GNN_SPACE_NODE))
+		return op->a;
+	return -1;
+}
+
+/* The spec layer of the first operation reading reg at edge sources */
+int
+gnn_source_read_layer(const GnnProgram *prog, int reg)
+{
+	for (int i = 0; i < prog->nops; i++)
+		if (gnn_op_source_read(prog, &prog->ops[i]) == reg)
+			return prog->ops[i].layer;
+	return 0;
+}

@@ -185,6 +185,8 @@ extern const char *gnn_op_name(GnnOpKind kind);
 extern const char *gnn_aggr_name(GnnAggr aggr);
 extern char *gnn_program_describe(const GnnProgram *prog);
 extern int	gnn_program_width(const GnnProgram *prog, int reg);
+extern int	gnn_op_source_read(const GnnProgram *prog, const GnnOp *op);
+extern int	gnn_source_read_layer(const GnnProgram *prog, int reg);
 extern int *gnn_program_last_use(const GnnProgram *prog);
 
 #endif							/* GNN_PROGRAM_H */

@@ -49,6 +49,7 @@
 #include "utils/rel.h"
 
 #include "codegen.h"
+#include "dist.h"
 #include "gnnjit.h"
 #include "infer.h"
 #include "model.h"
@@ -67,6 +68,7 @@ typedef struct GnnScanState
 	int64		next;			/* next output row */
 	char	   *model_name;
 	char	   *strategy;		/* a constant strategy other than "full" */
+	char	   *shards;			/* a distributed graph's shards, described */
 	bool		targets;		/* a target qual was pushed down */
 	bool		targets_array;	/* the targets' expression is an array */
 	double		field_estimate; /* for the estimated number of targets */
@@ -380,6 +382,16 @@ prune_pays(double field, double nodes)
 }
 
 
+/* Whether a gnn_infer node table argument is a distributed table */
+static bool
+distributed_arg(Node *arg)
+{
+	Const	   *c = (Const *) arg;
+
+	return IsA(c, Const) && !c->constisnull &&
+		gnn_dist_relation(DatumGetObjectId(c->constvalue));
+}
+
 /*
  * A parallel-aware copy of the full-graph path for Gather: the participants
  * share the graph and split every layer's nodes.
@@ -471,7 +483,9 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel->pathlist = NIL;
 	rel->partial_pathlist = NIL;
 	add_path(rel, &path->path);
-	if (path->custom_private == NIL && full_strategy(fexpr))
+	/* a distributed graph is computed by its shards, not by workers here */
+	if (path->custom_private == NIL && full_strategy(fexpr) &&
+		!distributed_arg(lthird(fexpr->args)))
 		add_parallel_path(root, rel, path);
 }
 
@@ -529,8 +543,11 @@ begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	Const	   *model = linitial(cscan->custom_exprs);
 	Const	   *strategy = list_nth(cscan->custom_exprs, 8);
+	Const	   *nodes = lthird(cscan->custom_exprs);
 
 	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
+	if (IsA(nodes, Const) && !nodes->constisnull)
+		s->shards = gnn_dist_describe(DatumGetObjectId(nodes->constvalue));
 	if (IsA(model, Const) && !model->constisnull)
 		s->model_name = TextDatumGetCString(model->constvalue);
 	if (IsA(strategy, Const) && !strategy->constisnull &&
@@ -824,6 +841,36 @@ explain_layer_times(GnnScanState *s, GnnModel *model, ExplainState *es)
 	ExplainPropertyText("Layer Times", buf.data, es);
 }
 
+/* Per shard: its part and time; per layer: the halo bytes exchanged */
+static void
+explain_shards(const GnnDist *d, GnnModel *model, ExplainState *es)
+{
+	StringInfoData buf;
+
+	for (int r = 0; r < d->nshards; r++)
+	{
+		const GnnDistShard *sh = &d->shards[r];
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, INT64_FORMAT " nodes, " INT64_FORMAT " halo, "
+						 INT64_FORMAT " edges, peak %lld kB%s",
+						 sh->nodes_count, sh->halo, sh->edges_count,
+						 (long long) ((sh->peak_bytes + 1023) / 1024),
+						 sh->model_sent ? ", model sent" : "");
+		if (es->timing)
+			appendStringInfo(&buf, ", %.3f ms (layers %.3f ms)", sh->busy_ms,
+							 sh->compute_ms);
+		ExplainPropertyText(psprintf("Shard %s", sh->server), buf.data, es);
+	}
+	initStringInfo(&buf);
+	for (int l = 0; l < d->nlayers; l++)
+		if (d->layer_bytes[l] > 0)
+			appendStringInfo(&buf, "%s%d %s %lld kB", buf.len ? ", " : "", l + 1,
+							 model ? model->prog->layers[l].type : "",
+							 (long long) ((d->layer_bytes[l] + 1023) / 1024));
+	ExplainPropertyText("Halo Exchanged", buf.len ? buf.data : "none", es);
+}
+
 static void
 explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -839,9 +886,13 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 						"selected nodes" : "full graph", es);
 	if (s->targets && es->costs)
 		ExplainPropertyFloat("Estimated Field", "nodes", s->field_estimate, 0, es);
+	if (s->shards)
+		ExplainPropertyText("Distributed", s->shards, es);
 	ExplainPropertyText("JIT", gnn_jit_enabled ? "on" : "off", es);
 	if (!es->analyze || !s->computed)
 		return;
+	if (s->res.dist)
+		explain_shards(s->res.dist, model, es);
 
 	if (s->targets)
 		ExplainPropertyText("Strategy Used", s->res.pruned ?
