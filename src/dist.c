@@ -48,6 +48,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -902,6 +903,25 @@ run_layers(DistRun *run, StringInfo halo)
 	}
 }
 
+/*
+ * The session's JIT settings, for the shards (gnnjit.max_memory stays each
+ * server's own), and a safe search_path.
+ */
+static char *
+forwarded_settings(void)
+{
+	const char *names[] = {"jit", "gnnjit.jit", "gnnjit.jit_above_cost",
+	"gnnjit.jit_fusion"};
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SET search_path = pg_catalog");
+	for (int i = 0; i < lengthof(names); i++)
+		appendStringInfo(&buf, "; SET %s = %s", names[i],
+						 quote_literal_cstr(GetConfigOption(names[i], false, false)));
+	return buf.data;
+}
+
 static void
 run_shards(DistRun *run, GnnInferResult *out)
 {
@@ -917,7 +937,7 @@ run_shards(DistRun *run, GnnInferResult *out)
 	for (int r = 0; r < d->nshards; r++)
 		shard_connect(&run->c[r]);
 	find_extension(run);
-	all_shards(run, "SET search_path = pg_catalog");
+	all_shards(run, forwarded_settings());
 	sync_model(run, fingerprint);
 	all_shards(run, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 

@@ -853,9 +853,10 @@ explain_shards(const GnnDist *d, GnnModel *model, ExplainState *es)
 
 		initStringInfo(&buf);
 		appendStringInfo(&buf, INT64_FORMAT " nodes, " INT64_FORMAT " halo, "
-						 INT64_FORMAT " edges, peak %lld kB%s",
+						 INT64_FORMAT " edges, peak %lld kB%s%s",
 						 sh->nodes_count, sh->halo, sh->edges_count,
 						 (long long) ((sh->peak_bytes + 1023) / 1024),
+						 sh->jit ? ", compiled code" : "",
 						 sh->model_sent ? ", model sent" : "");
 		if (es->timing)
 			appendStringInfo(&buf, ", %.3f ms (layers %.3f ms)", sh->busy_ms,
