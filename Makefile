@@ -33,7 +33,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit -I$(libpq_srcdir)
 PG_CFLAGS = -O3
 
-REGRESS = setup layers jit scan prune subgraph parallel generate errors privileges limits cora
+REGRESS = setup layers jit scan prune subgraph parallel generate errors privileges limits distributed cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change
