@@ -12,6 +12,7 @@ OBJS = \
 	src/safetensors.o \
 	src/program.o \
 	src/lower.o \
+	src/userprog.o \
 	src/model.o \
 	src/graph.o \
 	src/kernels.o \
@@ -33,7 +34,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit -I$(libpq_srcdir)
 PG_CFLAGS = -O3
 
-REGRESS = setup layers jit scan prune subgraph parallel generate errors privileges limits distributed cora
+REGRESS = setup layers programs jit scan prune subgraph parallel generate errors privileges limits distributed cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

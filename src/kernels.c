@@ -193,6 +193,26 @@ gnn_k_softmax(float *y, const float *a, int64 rows, int width, bool log)
 /* ---------- get_edge ---------- */
 
 /* y[e] = a[index[e]] for rows edges */
+/* y = [a | b], row by row */
+static inline void
+gnn_k_concat(float *y, const float *a, const float *b, int64 rows, int wa,
+			 int wb)
+{
+	for (int64 r = 0; r < rows; r++)
+	{
+		memcpy(y + r * (wa + wb), a + r * wa, sizeof(float) * wa);
+		memcpy(y + r * (wa + wb) + wa, b + r * wb, sizeof(float) * wb);
+	}
+}
+
+/* y = columns [start, start + w) of a */
+static inline void
+gnn_k_slice(float *y, const float *a, int64 rows, int wa, int start, int w)
+{
+	for (int64 r = 0; r < rows; r++)
+		memcpy(y + r * w, a + r * wa + start, sizeof(float) * w);
+}
+
 static inline void
 gnn_k_gather(float *y, const float *a, const int32 *index, int64 rows,
 			 int width)
@@ -353,6 +373,7 @@ gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog, const GnnOp *op)
 	kop->out_on_edges = prog->regs[op->out].space == GNN_SPACE_EDGE;
 	kop->a_on_edges = op->a >= 0 && prog->regs[op->a].space == GNN_SPACE_EDGE;
 	kop->heads = op->heads;
+	kop->start = op->start;
 	kop->aggr = op->aggr;
 	kop->act = op->act;
 	kop->alpha = op->alpha;
@@ -466,6 +487,12 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 		case GNN_OP_SOFTMAX:
 		case GNN_OP_LOG_SOFTMAX:
 			gnn_k_softmax(y, a, n, w, op->kind == GNN_OP_LOG_SOFTMAX);
+			break;
+		case GNN_OP_CONCAT:
+			gnn_k_concat(y, a, b, n, wa, op->wb);
+			break;
+		case GNN_OP_SLICE:
+			gnn_k_slice(y, a, n, wa, op->start, w);
 			break;
 		case GNN_OP_AGGREGATE:
 			gnn_k_aggregate(y, abase, op->a_on_edges, bbase, op->wb, rowptr,

@@ -37,6 +37,7 @@ typedef struct GnnKernelOp
 	int32		out_on_edges;	/* spaces of out and a (0 node, 1 edge) */
 	int32		a_on_edges;
 	int32		heads;
+	int32		start;			/* SLICE: first column */
 	int32		aggr;			/* GnnAggr */
 	int32		act;			/* GnnAct */
 	float		alpha;

@@ -13,38 +13,19 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "lower.h"
+#include "lowerctx.h"
 
 #include <math.h>
 
 #include "lib/stringinfo.h"
-
-typedef struct LowerCtx
-{
-	GnnProgramBuilder b;
-	const GnnSafetensors *st;
-	GnnError   *err;
-	int			cur;			/* register holding the running value */
-	int			width;			/* its width; -1 until a layer fixes it */
-	int			input_width;	/* the model's input width, once known */
-	char		where[64];		/* "layers[2]" for messages */
-	int			depth;			/* nesting (GINConv nn) */
-} LowerCtx;
-
-typedef struct LayerArgs
-{
-	const GnnJson *json;
-	const char *type;
-	const char *prefix;
-} LayerArgs;
 
 static bool lower_layers(LowerCtx *ctx, const GnnJson *layers,
 						 const char *nn_prefix);
 
 /* ---------- spec argument access ---------- */
 
-static bool
-spec_error(LowerCtx *ctx, const char *fmt, const char *a, const char *b)
+bool
+lw_spec_error(LowerCtx *ctx, const char *fmt, const char *a, const char *b)
 {
 	char		msg[512];
 
@@ -54,8 +35,8 @@ spec_error(LowerCtx *ctx, const char *fmt, const char *a, const char *b)
 }
 
 /* Reject keys the layer type does not know: typos must not pass silently. */
-static bool
-check_keys(LowerCtx *ctx, const LayerArgs *la, const char *const *allowed)
+bool
+lw_check_keys(LowerCtx *ctx, const LayerArgs *la, const char *const *allowed)
 {
 	for (int i = 0; i < la->json->count; i++)
 	{
@@ -65,14 +46,14 @@ check_keys(LowerCtx *ctx, const LayerArgs *la, const char *const *allowed)
 		for (const char *const *p = allowed; !ok && *p; p++)
 			ok = (strcmp(key, *p) == 0);
 		if (!ok)
-			return spec_error(ctx, "unknown argument \"%s\" for %s", key,
+			return lw_spec_error(ctx, "unknown argument \"%s\" for %s", key,
 							  la->type);
 	}
 	return true;
 }
 
-static bool
-arg_number(LowerCtx *ctx, const LayerArgs *la, const char *key, double dflt,
+bool
+lw_arg_number(LowerCtx *ctx, const LayerArgs *la, const char *key, double dflt,
 		   double *out)
 {
 	const GnnJson *v = gnn_json_get(la->json, key);
@@ -81,29 +62,29 @@ arg_number(LowerCtx *ctx, const LayerArgs *la, const char *key, double dflt,
 	if (v == NULL || v->kind == GNN_JSON_NULL)
 		return true;
 	if (v->kind != GNN_JSON_NUMBER || !isfinite(v->number))
-		return spec_error(ctx, "argument \"%s\" of %s must be a number",
+		return lw_spec_error(ctx, "argument \"%s\" of %s must be a number",
 						  key, la->type);
 	*out = v->number;
 	return true;
 }
 
-static bool
-arg_int(LowerCtx *ctx, const LayerArgs *la, const char *key, int dflt,
+bool
+lw_arg_int(LowerCtx *ctx, const LayerArgs *la, const char *key, int dflt,
 		int *out)
 {
 	double		d;
 
-	if (!arg_number(ctx, la, key, dflt, &d))
+	if (!lw_arg_number(ctx, la, key, dflt, &d))
 		return false;
 	if (d != floor(d) || d < -1 || d > 1 << 24)
-		return spec_error(ctx, "argument \"%s\" of %s must be an integer between -1 and 16777216",
+		return lw_spec_error(ctx, "argument \"%s\" of %s must be an integer between -1 and 16777216",
 						  key, la->type);
 	*out = (int) d;
 	return true;
 }
 
-static bool
-arg_bool(LowerCtx *ctx, const LayerArgs *la, const char *key, bool dflt,
+bool
+lw_arg_bool(LowerCtx *ctx, const LayerArgs *la, const char *key, bool dflt,
 		 bool *out)
 {
 	const GnnJson *v = gnn_json_get(la->json, key);
@@ -112,14 +93,14 @@ arg_bool(LowerCtx *ctx, const LayerArgs *la, const char *key, bool dflt,
 	if (v == NULL || v->kind == GNN_JSON_NULL)
 		return true;
 	if (v->kind != GNN_JSON_BOOL)
-		return spec_error(ctx, "argument \"%s\" of %s must be true or false",
+		return lw_spec_error(ctx, "argument \"%s\" of %s must be true or false",
 						  key, la->type);
 	*out = v->boolean;
 	return true;
 }
 
-static bool
-arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
+bool
+lw_arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
 		   const char *dflt, const char **out)
 {
 	const GnnJson *v = gnn_json_get(la->json, key);
@@ -128,7 +109,7 @@ arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
 	if (v == NULL || v->kind == GNN_JSON_NULL)
 		return true;
 	if (v->kind != GNN_JSON_STRING)
-		return spec_error(ctx, "argument \"%s\" of %s must be a string",
+		return lw_spec_error(ctx, "argument \"%s\" of %s must be a string",
 						  key, la->type);
 	*out = v->string;
 	return true;
@@ -136,8 +117,8 @@ arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
 
 /* ---------- tensors ---------- */
 
-static char *
-tensor_name(const LayerArgs *la, const char *param)
+char *
+lw_tensor_name(const LayerArgs *la, const char *param)
 {
 	if (la->prefix == NULL || la->prefix[0] == '\0')
 		return pstrdup(param);
@@ -162,11 +143,11 @@ shape_string(int ndims, const int64 *shape)
  * negative expected dimension matches anything.  With optional, a missing
  * tensor yields *out = NULL.
  */
-static bool
-get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
+bool
+lw_get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
 		   bool optional, int ndims, const int64 *shape, const float **out)
 {
-	char	   *name = tensor_name(la, param);
+	char	   *name = lw_tensor_name(la, param);
 	const GnnTensorInfo *t = gnn_st_find(ctx->st, name);
 	bool		match;
 	float	   *data;
@@ -208,22 +189,38 @@ get_bias(LowerCtx *ctx, const LayerArgs *la, const char *param, bool has_bias,
 	*out = NULL;
 	if (!has_bias)
 		return true;
-	return get_tensor(ctx, la, param, false, 1, &n, out);
+	return lw_get_tensor(ctx, la, param, false, 1, &n, out);
 }
 
 /* Shape of <prefix>.<param>, or NULL if missing. */
-static const GnnTensorInfo *
-peek_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param)
+const GnnTensorInfo *
+lw_peek_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param)
 {
-	return gnn_st_find(ctx->st, tensor_name(la, param));
+	return gnn_st_find(ctx->st, lw_tensor_name(la, param));
+}
+
+/* Registers created before the input width was known take it now. */
+static void
+fix_input_width(GnnProgram *prog, int width)
+{
+	for (int r = 0; r < prog->nregs; r++)
+		if (prog->regs[r].width < 0)
+			prog->regs[r].width = width;
+	for (int l = 0; l < prog->nlayers; l++)
+	{
+		if (prog->layers[l].in_width < 0)
+			prog->layers[l].in_width = width;
+		if (prog->layers[l].out_width < 0)
+			prog->layers[l].out_width = width;
+	}
 }
 
 /*
  * The running value's width must be "width" (a layer's in_channels).  The
  * first parametrised layer fixes the model's input width.
  */
-static bool
-take_width(LowerCtx *ctx, const LayerArgs *la, int width)
+bool
+lw_take_width(LowerCtx *ctx, const LayerArgs *la, int width)
 {
 	char		a[32],
 				b[32];
@@ -232,6 +229,7 @@ take_width(LowerCtx *ctx, const LayerArgs *la, int width)
 	{
 		ctx->width = width;
 		ctx->input_width = width;
+		fix_input_width(ctx->b.prog, width);
 		return true;
 	}
 	if (ctx->width == width)
@@ -253,10 +251,10 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 			   const char *out_key, const char *weight, int out_mult,
 			   int *in, int *out)
 {
-	const GnnTensorInfo *w = peek_tensor(ctx, la, weight);
+	const GnnTensorInfo *w = lw_peek_tensor(ctx, la, weight);
 
-	if (!arg_int(ctx, la, in_key, -1, in) ||
-		!arg_int(ctx, la, out_key, -1, out))
+	if (!lw_arg_int(ctx, la, in_key, -1, in) ||
+		!lw_arg_int(ctx, la, out_key, -1, out))
 		return false;
 	if (*in < 0 && w && w->ndims == 2)
 		*in = (int) Min(w->shape[1], PG_INT32_MAX);
@@ -264,16 +262,16 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 		*out = (int) Min(w->shape[0] / out_mult, PG_INT32_MAX);
 	if (*out <= 0 && w == NULL)
 	{
-		char	   *name = tensor_name(la, weight);
+		char	   *name = lw_tensor_name(la, weight);
 
 		return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
 						 "model spec %s: tensor \"%s\" required by %s is missing from the weights",
 						 ctx->where, name, la->type);
 	}
 	if (*in <= 0 || *out <= 0)
-		return spec_error(ctx, "%s needs positive %s", la->type,
+		return lw_spec_error(ctx, "%s needs positive %s", la->type,
 						  *in <= 0 ? in_key : out_key);
-	return take_width(ctx, la, *in);
+	return lw_take_width(ctx, la, *in);
 }
 
 /* ---------- emitting ---------- */
@@ -282,8 +280,8 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
  * The emit functions copy the input register's description first:
  * gnn_new_reg may move the register array.
  */
-static int
-emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
+int
+lw_emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
 	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, out);
@@ -294,8 +292,8 @@ emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 	return r;
 }
 
-static int
-emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
+int
+lw_emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
 	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, width);
@@ -306,10 +304,10 @@ emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
 	return r;
 }
 
-static int
-emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha)
+int
+lw_emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha)
 {
-	int			r = emit_unary(ctx, GNN_OP_ACT, a, ctx->b.prog->regs[a].width);
+	int			r = lw_emit_unary(ctx, GNN_OP_ACT, a, ctx->b.prog->regs[a].width);
 	GnnOp	   *op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 
 	op->act = act;
@@ -317,8 +315,8 @@ emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha)
 	return r;
 }
 
-static int
-emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
+int
+lw_emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
 	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, ra.width);
@@ -329,23 +327,23 @@ emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
 	return r;
 }
 
-static int
-emit_bias(LowerCtx *ctx, int a, const float *bias)
+int
+lw_emit_bias(LowerCtx *ctx, int a, const float *bias)
 {
 	int			r;
 	GnnOp	   *op;
 
 	if (bias == NULL)
 		return a;
-	r = emit_unary(ctx, GNN_OP_AFFINE, a, ctx->b.prog->regs[a].width);
+	r = lw_emit_unary(ctx, GNN_OP_AFFINE, a, ctx->b.prog->regs[a].width);
 	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 	op->shift = bias;
 	return r;
 }
 
 /* Edge register of a view: a node register gathered at src or dst. */
-static int
-emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
+int
+lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
 {
 	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view,
 								ctx->b.prog->regs[a].width);
@@ -355,8 +353,8 @@ emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
 	return r;
 }
 
-static int
-emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill)
+int
+lw_emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill)
 {
 	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view, 1);
 	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_EDGE_WEIGHT, r, -1, -1);
@@ -367,10 +365,10 @@ emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill)
 }
 
 /* transform: per-head dot product of each row with an attention vector */
-static int
-emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads)
+int
+lw_emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads)
 {
-	int			r = emit_unary(ctx, GNN_OP_HEAD_DOT, a, heads);
+	int			r = lw_emit_unary(ctx, GNN_OP_HEAD_DOT, a, heads);
 	GnnOp	   *op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 
 	op->weight = att;
@@ -379,8 +377,8 @@ emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads)
 }
 
 /* message_passing: node y[i] = AGG over in-edges of coef * message */
-static int
-emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
+int
+lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
 			   GnnEdgeView view, int heads)
 {
 	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_NODE, GNN_EDGES_AS_GIVEN,
@@ -410,7 +408,7 @@ arg_alias(LowerCtx *ctx, const LayerArgs *la, const char *name,
 	bool		has_alias = (va != NULL && va->kind != GNN_JSON_NULL);
 
 	if (has && has_alias)
-		return spec_error(ctx, "give either \"%s\" or \"%s\", not both",
+		return lw_spec_error(ctx, "give either \"%s\" or \"%s\", not both",
 						  name, alias);
 	*key = has_alias ? alias : name;
 	return true;
@@ -430,16 +428,16 @@ lower_linear(LowerCtx *ctx, const LayerArgs *la)
 	const char *in_key = NULL,
 			   *out_key = NULL;
 
-	if (!check_keys(ctx, la, keys) ||
+	if (!lw_check_keys(ctx, la, keys) ||
 		!arg_alias(ctx, la, "in_channels", "in_features", &in_key) ||
 		!arg_alias(ctx, la, "out_channels", "out_features", &out_key) ||
-		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
 		!layer_channels(ctx, la, in_key, out_key, "weight", 1, &in, &out) ||
-		!get_tensor(ctx, la, "weight", false, 2,
+		!lw_get_tensor(ctx, la, "weight", false, 2,
 					(int64[]) {out, in}, &w) ||
 		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
-	ctx->cur = emit_linear(ctx, ctx->cur, w, bias, out);
+	ctx->cur = lw_emit_linear(ctx, ctx->cur, w, bias, out);
 	ctx->width = out;
 	return true;
 }
@@ -450,7 +448,7 @@ parse_aggr(LowerCtx *ctx, const LayerArgs *la, const char *dflt,
 {
 	const char *s;
 
-	if (!arg_string(ctx, la, "aggr", dflt, &s))
+	if (!lw_arg_string(ctx, la, "aggr", dflt, &s))
 		return false;
 	if (strcmp(s, "mean") == 0)
 		*aggr = GNN_AGGR_MEAN;
@@ -461,7 +459,7 @@ parse_aggr(LowerCtx *ctx, const LayerArgs *la, const char *dflt,
 	else if (strcmp(s, "min") == 0)
 		*aggr = GNN_AGGR_MIN;
 	else
-		return spec_error(ctx, "unsupported aggr \"%s\" for %s (use mean, sum, max or min)",
+		return lw_spec_error(ctx, "unsupported aggr \"%s\" for %s (use mean, sum, max or min)",
 						  s, la->type);
 	return true;
 }
@@ -493,41 +491,41 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 			   *wp = NULL,
 			   *bp = NULL;
 
-	if (!check_keys(ctx, la, keys) ||
+	if (!lw_check_keys(ctx, la, keys) ||
 		!parse_aggr(ctx, la, "mean", &aggr) ||
-		!arg_bool(ctx, la, "normalize", false, &normalize) ||
-		!arg_bool(ctx, la, "root_weight", true, &root_weight) ||
-		!arg_bool(ctx, la, "project", false, &project) ||
-		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!lw_arg_bool(ctx, la, "normalize", false, &normalize) ||
+		!lw_arg_bool(ctx, la, "root_weight", true, &root_weight) ||
+		!lw_arg_bool(ctx, la, "project", false, &project) ||
+		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
 		!layer_channels(ctx, la, "in_channels", "out_channels", "lin_l.weight",
 						1, &in, &out) ||
-		!get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
+		!lw_get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
 		!get_bias(ctx, la, "lin_l.bias", has_bias, out, &bl) ||
 		(root_weight &&
-		 !get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in}, &wr)) ||
+		 !lw_get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in}, &wr)) ||
 		(project &&
-		 (!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {in, in}, &wp) ||
-		  !get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
+		 (!lw_get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {in, in}, &wp) ||
+		  !lw_get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
 		return false;
 
 	x = ctx->cur;
 	msg = x;
 	if (project)
-		msg = emit_act(ctx, emit_linear(ctx, x, wp, bp, in), GNN_ACT_RELU, 0);
+		msg = lw_emit_act(ctx, lw_emit_linear(ctx, x, wp, bp, in), GNN_ACT_RELU, 0);
 
 	if ((aggr == GNN_AGGR_SUM || aggr == GNN_AGGR_MEAN) && out < in)
-		y = emit_bias(ctx,
-					  emit_aggregate(ctx, emit_linear(ctx, msg, wl, NULL, out),
+		y = lw_emit_bias(ctx,
+					  lw_emit_aggregate(ctx, lw_emit_linear(ctx, msg, wl, NULL, out),
 									 -1, aggr, GNN_EDGES_AS_GIVEN, 1),
 					  bl);
 	else
-		y = emit_linear(ctx,
-						emit_aggregate(ctx, msg, -1, aggr, GNN_EDGES_AS_GIVEN, 1),
+		y = lw_emit_linear(ctx,
+						lw_emit_aggregate(ctx, msg, -1, aggr, GNN_EDGES_AS_GIVEN, 1),
 						wl, bl, out);
 	if (root_weight)
-		y = emit_binary(ctx, GNN_OP_ADD, y, emit_linear(ctx, x, wr, NULL, out), 1);
+		y = lw_emit_binary(ctx, GNN_OP_ADD, y, lw_emit_linear(ctx, x, wr, NULL, out), 1);
 	if (normalize)
-		y = emit_unary(ctx, GNN_OP_L2NORM, y, out);
+		y = lw_emit_unary(ctx, GNN_OP_L2NORM, y, out);
 	ctx->cur = y;
 	ctx->width = out;
 	return true;
@@ -555,34 +553,34 @@ lower_gcn(LowerCtx *ctx, const LayerArgs *la)
 			   *bias;
 	GnnEdgeView view;
 
-	if (!check_keys(ctx, la, keys) ||
-		!arg_bool(ctx, la, "improved", false, &improved) ||
-		!arg_bool(ctx, la, "add_self_loops", true, &loops) ||
-		!arg_bool(ctx, la, "normalize", true, &normalize) ||
-		!arg_bool(ctx, la, "bias", true, &has_bias) ||
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_bool(ctx, la, "improved", false, &improved) ||
+		!lw_arg_bool(ctx, la, "add_self_loops", true, &loops) ||
+		!lw_arg_bool(ctx, la, "normalize", true, &normalize) ||
+		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
 		!layer_channels(ctx, la, "in_channels", "out_channels", "lin.weight",
 						1, &in, &out) ||
-		!get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {out, in}, &wt) ||
+		!lw_get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {out, in}, &wt) ||
 		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
 
 	view = (normalize && loops) ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
-	h = emit_linear(ctx, ctx->cur, wt, NULL, out);
-	w = emit_edge_weight(ctx, view, improved ? 2.0f : 1.0f);
+	h = lw_emit_linear(ctx, ctx->cur, wt, NULL, out);
+	w = lw_emit_edge_weight(ctx, view, improved ? 2.0f : 1.0f);
 	if (normalize)
 	{
-		int			deg = emit_aggregate(ctx, w, -1, GNN_AGGR_SUM, view, 1);
-		int			dinv = emit_act(ctx, deg, GNN_ACT_RSQRT0, 0);
-		int			dsrc = emit_gather(ctx, GNN_OP_GATHER_SRC, dinv, view);
-		int			ddst = emit_gather(ctx, GNN_OP_GATHER_DST, dinv, view);
+		int			deg = lw_emit_aggregate(ctx, w, -1, GNN_AGGR_SUM, view, 1);
+		int			dinv = lw_emit_act(ctx, deg, GNN_ACT_RSQRT0, 0);
+		int			dsrc = lw_emit_gather(ctx, GNN_OP_GATHER_SRC, dinv, view);
+		int			ddst = lw_emit_gather(ctx, GNN_OP_GATHER_DST, dinv, view);
 
 		/* deg_j^-1/2 * w_ji * deg_i^-1/2, multiplied in PyG's order */
-		coef = emit_binary(ctx, GNN_OP_MUL,
-						   emit_binary(ctx, GNN_OP_MUL, dsrc, w, 1), ddst, 1);
+		coef = lw_emit_binary(ctx, GNN_OP_MUL,
+						   lw_emit_binary(ctx, GNN_OP_MUL, dsrc, w, 1), ddst, 1);
 	}
 	else
 		coef = w;
-	ctx->cur = emit_bias(ctx, emit_aggregate(ctx, h, coef, GNN_AGGR_SUM, view, 1),
+	ctx->cur = lw_emit_bias(ctx, lw_emit_aggregate(ctx, h, coef, GNN_AGGR_SUM, view, 1),
 						 bias);
 	ctx->width = out;
 	return true;
@@ -596,14 +594,14 @@ gat_weight(LowerCtx *ctx, const LayerArgs *la, int heads, int in, int out,
 	int64		shape[2] = {(int64) heads * out, in};
 	const float *wdst;
 
-	if (peek_tensor(ctx, la, "lin.weight") || !peek_tensor(ctx, la, "lin_src.weight"))
-		return get_tensor(ctx, la, "lin.weight", false, 2, shape, w);
+	if (lw_peek_tensor(ctx, la, "lin.weight") || !lw_peek_tensor(ctx, la, "lin_src.weight"))
+		return lw_get_tensor(ctx, la, "lin.weight", false, 2, shape, w);
 
-	if (!get_tensor(ctx, la, "lin_src.weight", false, 2, shape, w) ||
-		!get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, &wdst))
+	if (!lw_get_tensor(ctx, la, "lin_src.weight", false, 2, shape, w) ||
+		!lw_get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, &wdst))
 		return false;
 	if (wdst && memcmp(*w, wdst, sizeof(float) * shape[0] * shape[1]) != 0)
-		return spec_error(ctx, "%s with different lin_src and lin_dst weights (bipartite input) is not supported%s",
+		return lw_spec_error(ctx, "%s with different lin_src and lin_dst weights (bipartite input) is not supported%s",
 						  la->type, "");
 	/* in PyG lin_dst is then lin_src, one module: count its weight once */
 	if (wdst)
@@ -642,49 +640,49 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 	GnnEdgeView view;
 	const char *wname;
 
-	if (!check_keys(ctx, la, keys) ||
-		!arg_int(ctx, la, "heads", 1, &heads) ||
-		!arg_bool(ctx, la, "concat", true, &concat) ||
-		!arg_number(ctx, la, "negative_slope", 0.2, &slope) ||
-		!arg_bool(ctx, la, "add_self_loops", true, &loops) ||
-		!arg_bool(ctx, la, "bias", true, &has_bias) ||
-		!arg_bool(ctx, la, "residual", false, &residual))
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_int(ctx, la, "heads", 1, &heads) ||
+		!lw_arg_bool(ctx, la, "concat", true, &concat) ||
+		!lw_arg_number(ctx, la, "negative_slope", 0.2, &slope) ||
+		!lw_arg_bool(ctx, la, "add_self_loops", true, &loops) ||
+		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
+		!lw_arg_bool(ctx, la, "residual", false, &residual))
 		return false;
 	if (heads < 1)
-		return spec_error(ctx, "%s needs heads >= 1%s", la->type, "");
+		return lw_spec_error(ctx, "%s needs heads >= 1%s", la->type, "");
 	if (residual)
-		return spec_error(ctx, "%s with residual is not supported%s", la->type, "");
-	wname = peek_tensor(ctx, la, "lin.weight") || !peek_tensor(ctx, la, "lin_src.weight") ?
+		return lw_spec_error(ctx, "%s with residual is not supported%s", la->type, "");
+	wname = lw_peek_tensor(ctx, la, "lin.weight") || !lw_peek_tensor(ctx, la, "lin_src.weight") ?
 		"lin.weight" : "lin_src.weight";
 	if (!layer_channels(ctx, la, "in_channels", "out_channels", wname, heads,
 						&in, &out) ||
 		!gat_weight(ctx, la, heads, in, out, &w) ||
-		!get_tensor(ctx, la, "att_src", false, 3, (int64[]) {1, heads, out}, &att_src) ||
-		!get_tensor(ctx, la, "att_dst", false, 3, (int64[]) {1, heads, out}, &att_dst) ||
+		!lw_get_tensor(ctx, la, "att_src", false, 3, (int64[]) {1, heads, out}, &att_src) ||
+		!lw_get_tensor(ctx, la, "att_dst", false, 3, (int64[]) {1, heads, out}, &att_dst) ||
 		!get_bias(ctx, la, "bias", has_bias,
 				  concat ? (int64) heads * out : out, &bias))
 		return false;
 
 	view = loops ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
-	h = emit_linear(ctx, ctx->cur, w, NULL, heads * out);
+	h = lw_emit_linear(ctx, ctx->cur, w, NULL, heads * out);
 
 	/* per-node attention scores, then per-edge logits */
-	s_src = emit_gather(ctx, GNN_OP_GATHER_SRC,
-						emit_head_dot(ctx, h, att_src, heads), view);
-	s_dst = emit_gather(ctx, GNN_OP_GATHER_DST,
-						emit_head_dot(ctx, h, att_dst, heads), view);
-	e = emit_binary(ctx, GNN_OP_ADD, s_src, s_dst, 1);
-	e = emit_act(ctx, e, GNN_ACT_LEAKY_RELU, (float) slope);
-	e = emit_unary(ctx, GNN_OP_EDGE_SOFTMAX, e, heads);
+	s_src = lw_emit_gather(ctx, GNN_OP_GATHER_SRC,
+						lw_emit_head_dot(ctx, h, att_src, heads), view);
+	s_dst = lw_emit_gather(ctx, GNN_OP_GATHER_DST,
+						lw_emit_head_dot(ctx, h, att_dst, heads), view);
+	e = lw_emit_binary(ctx, GNN_OP_ADD, s_src, s_dst, 1);
+	e = lw_emit_act(ctx, e, GNN_ACT_LEAKY_RELU, (float) slope);
+	e = lw_emit_unary(ctx, GNN_OP_EDGE_SOFTMAX, e, heads);
 	ctx->b.prog->ops[ctx->b.prog->nops - 1].view = view;
 
-	y = emit_aggregate(ctx, h, e, GNN_AGGR_SUM, view, heads);
+	y = lw_emit_aggregate(ctx, h, e, GNN_AGGR_SUM, view, heads);
 	if (!concat && heads > 1)
 	{
-		y = emit_unary(ctx, GNN_OP_HEAD_MEAN, y, out);
+		y = lw_emit_unary(ctx, GNN_OP_HEAD_MEAN, y, out);
 		ctx->b.prog->ops[ctx->b.prog->nops - 1].heads = heads;
 	}
-	ctx->cur = emit_bias(ctx, y, bias);
+	ctx->cur = lw_emit_bias(ctx, y, bias);
 	ctx->width = concat ? heads * out : out;
 	return true;
 }
@@ -702,22 +700,22 @@ lower_gin(LowerCtx *ctx, const LayerArgs *la)
 	GnnOp	   *op;
 	char		where[64];
 
-	if (!check_keys(ctx, la, keys) ||
-		!arg_number(ctx, la, "eps", 0.0, &eps) ||
-		!arg_bool(ctx, la, "train_eps", false, &train_eps) ||
-		!get_tensor(ctx, la, "eps", true, 1, (int64[]) {1}, &eps_t))
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_number(ctx, la, "eps", 0.0, &eps) ||
+		!lw_arg_bool(ctx, la, "train_eps", false, &train_eps) ||
+		!lw_get_tensor(ctx, la, "eps", true, 1, (int64[]) {1}, &eps_t))
 		return false;
 	if (eps_t)
 		eps = eps_t[0];
 	if (nn == NULL || nn->kind != GNN_JSON_ARRAY || nn->count == 0)
-		return spec_error(ctx, "%s needs \"nn\", a non-empty array of layers%s",
+		return lw_spec_error(ctx, "%s needs \"nn\", a non-empty array of layers%s",
 						  la->type, "");
 	if (ctx->depth > 0)
-		return spec_error(ctx, "%s cannot be nested inside another layer%s",
+		return lw_spec_error(ctx, "%s cannot be nested inside another layer%s",
 						  la->type, "");
 
-	agg = emit_aggregate(ctx, ctx->cur, -1, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
-	ctx->cur = emit_binary(ctx, GNN_OP_AXPY, ctx->cur, agg, 1);
+	agg = lw_emit_aggregate(ctx, ctx->cur, -1, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
+	ctx->cur = lw_emit_binary(ctx, GNN_OP_AXPY, ctx->cur, agg, 1);
 	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 	op->alpha = (float) (1.0f + (float) eps);
 
@@ -746,30 +744,30 @@ lower_batchnorm(LowerCtx *ctx, const LayerArgs *la)
 			   *var;
 	float	   *scale,
 			   *shift;
-	const GnnTensorInfo *t = peek_tensor(ctx, la, "running_mean");
+	const GnnTensorInfo *t = lw_peek_tensor(ctx, la, "running_mean");
 	GnnOp	   *op;
 
-	if (!check_keys(ctx, la, keys) ||
-		!arg_int(ctx, la, "num_features", -1, &nf) ||
-		!arg_number(ctx, la, "eps", 1e-5, &eps) ||
-		!arg_bool(ctx, la, "affine", true, &affine) ||
-		!arg_bool(ctx, la, "track_running_stats", true, &track))
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_int(ctx, la, "num_features", -1, &nf) ||
+		!lw_arg_number(ctx, la, "eps", 1e-5, &eps) ||
+		!lw_arg_bool(ctx, la, "affine", true, &affine) ||
+		!lw_arg_bool(ctx, la, "track_running_stats", true, &track))
 		return false;
 	if (!track)
-		return spec_error(ctx, "%s without running statistics has no inference form%s",
+		return lw_spec_error(ctx, "%s without running statistics has no inference form%s",
 						  la->type, "");
 	if (nf < 0 && t && t->ndims == 1)
 		nf = (int) Min(t->shape[0], PG_INT32_MAX);
 	if (nf < 0)
 		nf = ctx->width;
 	if (nf <= 0)
-		return spec_error(ctx, "%s needs num_features%s", la->type, "");
-	if (!take_width(ctx, la, nf) ||
-		!get_tensor(ctx, la, "running_mean", false, 1, (int64[]) {nf}, &mean) ||
-		!get_tensor(ctx, la, "running_var", false, 1, (int64[]) {nf}, &var) ||
+		return lw_spec_error(ctx, "%s needs num_features%s", la->type, "");
+	if (!lw_take_width(ctx, la, nf) ||
+		!lw_get_tensor(ctx, la, "running_mean", false, 1, (int64[]) {nf}, &mean) ||
+		!lw_get_tensor(ctx, la, "running_var", false, 1, (int64[]) {nf}, &var) ||
 		(affine &&
-		 (!get_tensor(ctx, la, "weight", false, 1, (int64[]) {nf}, &w) ||
-		  !get_tensor(ctx, la, "bias", false, 1, (int64[]) {nf}, &b))))
+		 (!lw_get_tensor(ctx, la, "weight", false, 1, (int64[]) {nf}, &w) ||
+		  !lw_get_tensor(ctx, la, "bias", false, 1, (int64[]) {nf}, &b))))
 		return false;
 
 	scale = palloc(sizeof(float) * nf);
@@ -781,7 +779,7 @@ lower_batchnorm(LowerCtx *ctx, const LayerArgs *la)
 		scale[c] = w ? w[c] * invstd : invstd;
 		shift[c] = (b ? b[c] : 0.0f) - mean[c] * scale[c];
 	}
-	ctx->cur = emit_unary(ctx, GNN_OP_AFFINE, ctx->cur, nf);
+	ctx->cur = lw_emit_unary(ctx, GNN_OP_AFFINE, ctx->cur, nf);
 	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 	op->scale = scale;
 	op->shift = shift;
@@ -794,13 +792,13 @@ lower_softmax(LowerCtx *ctx, const LayerArgs *la, GnnOpKind kind)
 	static const char *const keys[] = {"dim", NULL};
 	int			dim = -1;
 
-	if (!check_keys(ctx, la, keys) ||
-		!arg_int(ctx, la, "dim", -1, &dim))
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_int(ctx, la, "dim", -1, &dim))
 		return false;
 	if (dim != -1 && dim != 1)
-		return spec_error(ctx, "%s must act on the feature dimension (dim -1 or 1)%s",
+		return lw_spec_error(ctx, "%s must act on the feature dimension (dim -1 or 1)%s",
 						  la->type, "");
-	ctx->cur = emit_unary(ctx, kind, ctx->cur, ctx->width);
+	ctx->cur = lw_emit_unary(ctx, kind, ctx->cur, ctx->width);
 	return true;
 }
 
@@ -816,17 +814,17 @@ lower_activation(LowerCtx *ctx, const LayerArgs *la, GnnAct act,
 	{
 		static const char *const gelu_keys[] = {"approximate", NULL};
 
-		if (!check_keys(ctx, la, gelu_keys) ||
-			!arg_string(ctx, la, "approximate", "none", &approx))
+		if (!lw_check_keys(ctx, la, gelu_keys) ||
+			!lw_arg_string(ctx, la, "approximate", "none", &approx))
 			return false;
 		if (strcmp(approx, "none") != 0)
-			return spec_error(ctx, "%s approximate=\"%s\" is not supported (use \"none\")",
+			return lw_spec_error(ctx, "%s approximate=\"%s\" is not supported (use \"none\")",
 							  la->type, approx);
 	}
-	else if (!check_keys(ctx, la, keys) ||
-			 (param && !arg_number(ctx, la, param, dflt, &alpha)))
+	else if (!lw_check_keys(ctx, la, keys) ||
+			 (param && !lw_arg_number(ctx, la, param, dflt, &alpha)))
 		return false;
-	ctx->cur = emit_act(ctx, ctx->cur, act, (float) alpha);
+	ctx->cur = lw_emit_act(ctx, ctx->cur, act, (float) alpha);
 	return true;
 }
 
@@ -836,7 +834,7 @@ lower_identity(LowerCtx *ctx, const LayerArgs *la)
 {
 	static const char *const keys[] = {"p", "inplace", NULL};
 
-	return check_keys(ctx, la, keys);
+	return lw_check_keys(ctx, la, keys);
 }
 
 static bool
@@ -875,10 +873,12 @@ lower_layer(LowerCtx *ctx, const LayerArgs *la)
 		return lower_gat(ctx, la);
 	if (strcmp(t, "GINConv") == 0)
 		return lower_gin(ctx, la);
+	if (!dense_only && strcmp(t, "Program") == 0)
+		return gnn_lower_program(ctx, la, ctx->b.layer);
 	if (dense_only && (strcmp(t, "SAGEConv") == 0 || strcmp(t, "GCNConv") == 0 ||
-					   strcmp(t, "GATConv") == 0))
-		return spec_error(ctx, "%s cannot be nested inside another layer%s", t, "");
-	return spec_error(ctx, "unknown layer type \"%s\"%s", t, "");
+					   strcmp(t, "GATConv") == 0 || strcmp(t, "Program") == 0))
+		return lw_spec_error(ctx, "%s cannot be nested inside another layer%s", t, "");
+	return lw_spec_error(ctx, "unknown layer type \"%s\"%s", t, "");
 }
 
 /*
@@ -904,10 +904,10 @@ lower_layers(LowerCtx *ctx, const GnnJson *layers, const char *nn_prefix)
 			snprintf(ctx->where, sizeof(ctx->where), "layers[%d]", i);
 		if (lj->kind != GNN_JSON_OBJECT || type == NULL ||
 			type->kind != GNN_JSON_STRING)
-			return spec_error(ctx, "each layer must be an object with a string \"type\"%s%s",
+			return lw_spec_error(ctx, "each layer must be an object with a string \"type\"%s%s",
 							  "", "");
 		if (prefix && prefix->kind != GNN_JSON_STRING)
-			return spec_error(ctx, "\"prefix\" must be a string%s%s", "", "");
+			return lw_spec_error(ctx, "\"prefix\" must be a string%s%s", "", "");
 		la.json = lj;
 		la.type = type->string;
 		la.prefix = prefix ? prefix->string :
@@ -921,22 +921,6 @@ lower_layers(LowerCtx *ctx, const GnnJson *layers, const char *nn_prefix)
 			gnn_end_layer(&ctx->b, ctx->width);
 	}
 	return true;
-}
-
-/* Registers created before the input width was known take it now. */
-static void
-fix_input_width(GnnProgram *prog, int width)
-{
-	for (int r = 0; r < prog->nregs; r++)
-		if (prog->regs[r].width < 0)
-			prog->regs[r].width = width;
-	for (int l = 0; l < prog->nlayers; l++)
-	{
-		if (prog->layers[l].in_width < 0)
-			prog->layers[l].in_width = width;
-		if (prog->layers[l].out_width < 0)
-			prog->layers[l].out_width = width;
-	}
 }
 
 bool

@@ -94,12 +94,77 @@ gnn_end_layer(GnnProgramBuilder *b, int out_width)
  * Derive the program-wide facts the executor needs from the operations:
  * which edge views to build and whether the weight column is read.
  */
+/* Number the registers the operations write 0, 1, ... in order */
+static void
+renumber_regs(GnnProgram *prog)
+{
+	int		   *map = palloc(sizeof(int) * Max(prog->nregs, 1));
+	GnnReg	   *regs = palloc(sizeof(GnnReg) * Max(prog->nregs, 1));
+	int			n = 0;
+
+	for (int r = 0; r < prog->nregs; r++)
+		map[r] = -1;
+	for (int i = 0; i < prog->nops; i++)
+	{
+		GnnOp	   *op = &prog->ops[i];
+
+		regs[n] = prog->regs[op->out];
+		map[op->out] = n++;
+		op->out = map[op->out];
+		if (op->a >= 0)
+			op->a = map[op->a];
+		if (op->b >= 0)
+			op->b = map[op->b];
+	}
+	prog->input = map[prog->input];
+	prog->output = map[prog->output];
+	memcpy(prog->regs, regs, sizeof(GnnReg) * n);
+	prog->nregs = n;
+	pfree(map);
+	pfree(regs);
+}
+
+/*
+ * Remove the operations whose values nothing reads: a module program may
+ * compute a tensor it does not use (the built-in layers never do), and a
+ * value never read would stay allocated to the end of the inference.
+ */
+static void
+drop_dead_ops(GnnProgram *prog)
+{
+	bool	   *needed = palloc0(sizeof(bool) * Max(prog->nregs, 1));
+	bool	   *keep = palloc0(sizeof(bool) * Max(prog->nops, 1));
+	int			n = 0;
+
+	needed[prog->output] = true;
+	for (int i = prog->nops - 1; i >= 0; i--)
+	{
+		const GnnOp *op = &prog->ops[i];
+
+		keep[i] = needed[op->out] || op->kind == GNN_OP_INPUT;
+		if (!keep[i])
+			continue;
+		if (op->a >= 0)
+			needed[op->a] = true;
+		if (op->b >= 0)
+			needed[op->b] = true;
+	}
+	for (int i = 0; i < prog->nops; i++)
+		if (keep[i])
+			prog->ops[n++] = prog->ops[i];
+	prog->nops = n;
+	renumber_regs(prog);
+	pfree(needed);
+	pfree(keep);
+}
+
 void
 gnn_program_finish(GnnProgramBuilder *b, int output)
 {
 	GnnProgram *prog = b->prog;
 
 	prog->output = output;
+	drop_dead_ops(prog);
 	for (int i = 0; i < prog->nops; i++)
 	{
 		const GnnOp *op = &prog->ops[i];
@@ -136,6 +201,10 @@ gnn_op_name(GnnOpKind kind)
 			return "get_edge(dst)";
 		case GNN_OP_LINEAR:
 			return "linear";
+		case GNN_OP_CONCAT:
+			return "concat";
+		case GNN_OP_SLICE:
+			return "slice";
 		case GNN_OP_ADD:
 			return "add";
 		case GNN_OP_MUL:

@@ -69,6 +69,8 @@ typedef enum GnnOpKind
 	GNN_OP_L2NORM,				/* y = a / max(||a||, 1e-12) */
 	GNN_OP_SOFTMAX,				/* over the columns of a row */
 	GNN_OP_LOG_SOFTMAX,
+	GNN_OP_CONCAT,				/* y = [a | b] */
+	GNN_OP_SLICE,				/* y = columns [start, start + width) of a */
 
 	/* message_passing */
 	GNN_OP_AGGREGATE,			/* node y[i] = AGG_{e into i} coef(e) * msg(e) */
@@ -128,6 +130,7 @@ typedef struct GnnOp
 	GnnAct		act;
 	float		alpha;			/* activation slope, AXPY factor */
 	int			heads;
+	int			start;			/* SLICE: first column */
 	const float *weight;		/* LINEAR: n x k; HEAD_DOT: att */
 	const float *bias;			/* LINEAR bias (may be NULL) */
 	const float *scale;			/* AFFINE */

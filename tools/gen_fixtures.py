@@ -253,6 +253,112 @@ CASES = {
 }
 
 
+# ---------------------------------------------------------------------------
+# Layers written as module programs ("type": "Program")
+# ---------------------------------------------------------------------------
+
+def m(module, out, **kw):
+    return dict(module=module, out=out, **kw)
+
+
+def t(op, out, inp, **kw):
+    return m("transform", out, op=op, **{"in": inp}, **kw)
+
+
+def program(modules, output, **kw):
+    return dict(type="Program", modules=modules, output=output, **kw)
+
+
+def prog_sage_mean():
+    """SAGEConv(5, 4, aggr="mean") written by hand: transform first, since
+    it narrows (as the built-in lowering does)."""
+    return program([
+        m("get_vertex", "x"),
+        t("linear", "xl", "x", weight="lin_l.weight"),
+        m("message_passing", "agg", aggr="mean", **{"in": "xl"}),
+        t("bias", "l", "agg", bias="lin_l.bias"),
+        t("linear", "r", "x", weight="lin_r.weight"),
+        t("add", "y", ["l", "r"]),
+    ], "y", prefix="conv", in_channels=5)
+
+
+def gat_modules(p, heads, out_name, slope=0.2):
+    """GATConv (concat, bias) written by hand over the one-self-loop edges."""
+    return [
+        t("linear", "proj", "x", weight=f"{p}lin.weight"),
+        t("head_dot", "s_src", "proj", att=f"{p}att_src", heads=heads),
+        m("get_edge", "e_src", tensor="s_src", side="source"),
+        t("head_dot", "s_dst", "proj", att=f"{p}att_dst", heads=heads),
+        m("get_edge", "e_dst", tensor="s_dst", side="target"),
+        t("add", "e", ["e_src", "e_dst"]),
+        t("leaky_relu", "e_act", "e", negative_slope=slope),
+        m("message_passing", "alpha", aggr="softmax", **{"in": "e_act"}),
+        m("message_passing", "agg", aggr="sum", coef="alpha",
+          **{"in": "proj"}),
+        t("bias", out_name, "agg", bias=f"{p}bias"),
+    ]
+
+
+def prog_gat_heads():
+    return program([m("get_vertex", "x")] + gat_modules("", 3, "y"), "y",
+                   prefix="conv", in_channels=5, self_loops="one_per_node")
+
+
+def geniepath_layer(i, dim):
+    """One GeniePath layer: breadth tanh(GATConv), depth one LSTM step.
+    The first layer's (h, c) are zero, so its gates have no hidden term."""
+    first = i == 0
+    lstm = "depth_func.lstm."
+    mods = [m("get_vertex", "x")] + \
+        gat_modules("breadth_func.gatconv.", 1, "b") + [
+            t("tanh", "xb", "b"),
+            t("linear", "gates" if first else "gx", "xb",
+              weight=lstm + "weight_ih_l0")]
+    if not first:
+        mods += [t("linear", "gh", "h", weight=lstm + "weight_hh_l0"),
+                 t("add", "gates", ["gx", "gh"])]
+    for k, (gate, act) in enumerate([("i", "sigmoid"), ("f", "sigmoid"),
+                                     ("g", "tanh"), ("o", "sigmoid")]):
+        mods += [t("slice", gate + "_pre", "gates", start=k * dim,
+                   end=(k + 1) * dim),
+                 t(act, gate, gate + "_pre")]
+    if first:
+        mods.append(t("mul", "c", ["i", "g"]))
+    else:
+        mods += [t("mul", "fc", ["f", "c"]), t("mul", "ig", ["i", "g"]),
+                 t("add", "c", ["fc", "ig"])]
+    mods += [t("tanh", "tc", "c"), t("mul", "h", ["o", "tc"])]
+    return program(mods, "h", prefix=f"gplayers.{i}",
+                   self_loops="one_per_node")
+
+
+def geniepath_tensors(fin, dim, fout, layers):
+    names = {"lin1.weight": (dim, fin), "lin1.bias": (dim,),
+             "lin2.weight": (fout, dim), "lin2.bias": (fout,)}
+    for i in range(layers):
+        g = f"gplayers.{i}.breadth_func.gatconv."
+        names.update({g + "lin.weight": (dim, dim), g + "att_src": (1, 1, dim),
+                      g + "att_dst": (1, 1, dim), g + "bias": (dim,)})
+        d = f"gplayers.{i}.depth_func.lstm."
+        names.update({d + "weight_ih_l0": (4 * dim, dim),
+                      d + "weight_hh_l0": (4 * dim, dim)})
+    return names
+
+
+PROGRAM_CASES = {
+    # name -> (layers, extra options): each checked against a reference
+    # that does not read the program
+    "prog_sage_mean": ([prog_sage_mean()],
+                       {"reference_layers": CASES["sage_mean"][0]}),
+    "prog_gat_heads": ([prog_gat_heads()],
+                       {"reference_layers": [gat(5, 4, heads=3)]}),
+    "geniepath": ([lin(5, 8, "lin1", torch_names=True), geniepath_layer(0, 8),
+                   geniepath_layer(1, 8), lin(8, 4, "lin2", torch_names=True)],
+                  {"geniepath": (2, 8),
+                   "tensors": geniepath_tensors(5, 8, 4, 2)}),
+}
+
+
 class WeightMaker:
     """Random PyG-named tensors for a spec, modest scales (outputs O(1))."""
 
@@ -330,7 +436,10 @@ def case_weights(name, layers, options):
     """(tensors, stored dtypes) for one case; float tensors default to F32."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     maker = WeightMaker(rng, options)
-    maker.layers(layers, lambda i, layer: layer.get("prefix"))
+    maker.layers(options.get("reference_layers", layers),
+                 lambda i, layer: layer.get("prefix"))
+    for key, shape in options.get("tensors", {}).items():
+        maker.put(key, maker.normal(*shape))
     tensors = maker.tensors
     if options.get("extra"):
         tensors["unused.weight"] = maker.normal(3, 3)
@@ -361,9 +470,24 @@ def write_case(out_dir, name, layers, uses_weight, options, graph):
     safetensors_io.save(path, tensors, dtypes, metadata={"format": "pt"})
     # The expected output uses the weights exactly as stored.
     stored = safetensors_io.load(path).tensors
-    out = pyg_ref.predict(spec, stored, ids, features, src, dst,
-                          weights if uses_weight else None)
+    if "geniepath" in options:
+        out = geniepath_predict(stored, ids, features, src, dst,
+                                *options["geniepath"])
+    else:
+        reference = {"layers": options.get("reference_layers", layers)}
+        out = pyg_ref.predict(reference, stored, ids, features, src, dst,
+                              weights if uses_weight else None)
     pyg_ref.write_output(os.path.join(out_dir, name + ".out.csv"), ids, out)
+
+
+def geniepath_predict(state, ids, features, src, dst, layers, dim):
+    ei = torch.as_tensor(pyg_ref.edge_index_of(ids, src, dst))
+    x = torch.as_tensor(features).to(torch.float64)
+    g = pyg_ref.Graph(len(ids), ei[0], ei[1], None)
+    state = {k: torch.as_tensor(np.asarray(v)) for k, v in state.items()}
+    with torch.no_grad():
+        return pyg_ref.geniepath(state, x, g, torch.float64, layers,
+                                 dim).numpy()
 
 
 def main(argv=None):
@@ -380,10 +504,13 @@ def main(argv=None):
     for name, (layers, uses_weight, options) in CASES.items():
         write_case(args.out, name, layers, uses_weight, options, graph)
         lines.append(name + (" weight" if uses_weight else ""))
+    for name, (layers, options) in PROGRAM_CASES.items():
+        write_case(args.out, name, layers, False, options, graph)
+        lines.append(name)
     with open(os.path.join(args.out, "cases.txt"), "w",
               encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    print(f"wrote {len(CASES)} cases to {args.out}")
+    print(f"wrote {len(CASES) + len(PROGRAM_CASES)} cases to {args.out}")
 
 
 if __name__ == "__main__":

@@ -361,6 +361,34 @@ def forward(spec, state, x, edge_index, edge_weight=None,
     return run_layers(spec["layers"], state, x, g, dtype, training)
 
 
+def geniepath(state, x, g, dtype, num_layers, dim):
+    """GeniePath as in PyG's examples/geniepath.py (not the Lazy variant).
+
+    lin1; then per layer the breadth function tanh(GATConv(dim, dim,
+    heads=1)) and the depth function, one step of torch.nn.LSTM(dim, dim,
+    bias=False) carrying (h, c) from layer to layer, starting at zero;
+    then lin2.  Parameter names are the example's state-dict names.
+    """
+    n = x.shape[0]
+    x = linear(x, Params(state, "lin1", dtype).get("weight", (dim, x.shape[1])),
+               Params(state, "lin1", dtype).get("bias", (dim,)))
+    h = torch.zeros(1, n, dim, dtype=dtype)
+    c = torch.zeros(1, n, dim, dtype=dtype)
+    for i in range(num_layers):
+        gat = Params(state, f"gplayers.{i}.breadth_func.gatconv", dtype)
+        x = torch.tanh(gat_conv({"in_channels": dim, "out_channels": dim,
+                                 "heads": 1}, gat, x, g))
+        p = Params(state, f"gplayers.{i}.depth_func.lstm", dtype)
+        lstm = torch.nn.LSTM(dim, dim, 1, bias=False).to(dtype)
+        lstm.weight_ih_l0.data = p.get("weight_ih_l0", (4 * dim, dim))
+        lstm.weight_hh_l0.data = p.get("weight_hh_l0", (4 * dim, dim))
+        out, (h, c) = lstm(x[None, :], (h, c))
+        x = out[0]
+    lin2 = Params(state, "lin2", dtype)
+    w2 = lin2.get("weight", (state["lin2.weight"].shape[0], dim))
+    return linear(x, w2, lin2.get("bias", (w2.shape[0],)))
+
+
 # ---------------------------------------------------------------------------
 # CSV files
 # ---------------------------------------------------------------------------

@@ -72,6 +72,7 @@ static const char *const fixtures[] = {
 	"mlp", "mlp_act", "mlp_defaults",
 	"sage2", "sage_max", "sage_mean", "sage_min", "sage_nobias",
 	"sage_normalize", "sage_noroot", "sage_project", "sage_sum",
+	"geniepath", "prog_gat_heads", "prog_sage_mean",
 };
 
 #define NUM_FIXTURES	((int) lengthof(fixtures))
@@ -403,6 +404,14 @@ check_op(const GnnProgram *prog, int i)
 			check_rowwise(prog, i, op->a, "row-wise");
 			CHECK(!rb, i, "unexpected second operand");
 			break;
+		case GNN_OP_CONCAT:
+			CHECK(ra && rb && same_rows(ra, out) && same_rows(rb, out) &&
+				  (int64) ra->width + rb->width == w, i, "bad concat");
+			break;
+		case GNN_OP_SLICE:
+			CHECK(ra && !rb && same_rows(ra, out) && op->start >= 0 &&
+				  (int64) op->start + w <= ra->width, i, "bad slice");
+			break;
 		case GNN_OP_AGGREGATE:
 			CHECK(out->space == GNN_SPACE_NODE, i, "aggregate not to nodes");
 			CHECK(op->aggr >= GNN_AGGR_SUM && op->aggr <= GNN_AGGR_MIN, i,
@@ -482,6 +491,8 @@ check_layer_widths(const GnnLayerInfo *li, int l, const GnnJson *lj)
 		CHECK(li->in_width == li->out_width, -1,
 			  "layer %d (%s) changes the width", l, t);
 	}
+	else if (strcmp(t, "Program") == 0)
+		in = spec_int(lj, "in_channels", -1);	/* its output: its program's */
 	else if (strcmp(t, "GINConv") != 0)
 		CHECK(li->in_width == li->out_width, -1,
 			  "layer %d (%s) changes the width", l, t);

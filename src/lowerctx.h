@@ -1,0 +1,90 @@
+/*-------------------------------------------------------------------------
+ *
+ * lowerctx.h
+ *	  What the lowering of spec layers shares: the running state, spec
+ *	  argument and tensor access, and emitting operations.
+ *
+ * lower.c lowers PyG's layer types; userprog.c lowers layers written by
+ * the user as module programs.  Both emit the same operations through the
+ * functions below.  Errors are returned (false), not raised: this code
+ * also builds outside the server, for fuzzing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GNN_LOWERCTX_H
+#define GNN_LOWERCTX_H
+
+#include "lower.h"
+
+/* A named tensor of the module programs (userprog.c) */
+typedef struct LowerName
+{
+	const char *name;
+	int			reg;
+	int			layer;			/* the spec layer that defined it */
+} LowerName;
+
+typedef struct LowerCtx
+{
+	GnnProgramBuilder b;
+	const GnnSafetensors *st;
+	GnnError   *err;
+	int			cur;			/* register holding the running value */
+	int			width;			/* its width; -1 until a layer fixes it */
+	int			input_width;	/* the model's input width, once known */
+	char		where[64];		/* "layers[2]" for messages */
+	int			depth;			/* nesting (GINConv nn) */
+	int			nnames;			/* named tensors of module programs */
+	int			maxnames;
+	LowerName  *names;
+} LowerCtx;
+
+typedef struct LayerArgs
+{
+	const GnnJson *json;
+	const char *type;
+	const char *prefix;
+} LayerArgs;
+
+/* spec arguments */
+extern bool lw_spec_error(LowerCtx *ctx, const char *fmt, const char *a,
+						  const char *b);
+extern bool lw_check_keys(LowerCtx *ctx, const LayerArgs *la,
+						  const char *const *allowed);
+extern bool lw_arg_number(LowerCtx *ctx, const LayerArgs *la, const char *key,
+						  double dflt, double *out);
+extern bool lw_arg_int(LowerCtx *ctx, const LayerArgs *la, const char *key,
+					   int dflt, int *out);
+extern bool lw_arg_bool(LowerCtx *ctx, const LayerArgs *la, const char *key,
+						bool dflt, bool *out);
+extern bool lw_arg_string(LowerCtx *ctx, const LayerArgs *la, const char *key,
+						  const char *dflt, const char **out);
+
+/* tensors */
+extern char *lw_tensor_name(const LayerArgs *la, const char *param);
+extern bool lw_get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
+						  bool optional, int ndims, const int64 *shape,
+						  const float **out);
+extern const GnnTensorInfo *lw_peek_tensor(LowerCtx *ctx, const LayerArgs *la,
+										   const char *param);
+extern bool lw_take_width(LowerCtx *ctx, const LayerArgs *la, int width);
+
+/* emitting operations; each returns the register written */
+extern int	lw_emit_linear(LowerCtx *ctx, int a, const float *w,
+						   const float *bias, int out);
+extern int	lw_emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width);
+extern int	lw_emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha);
+extern int	lw_emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b,
+						   int heads);
+extern int	lw_emit_bias(LowerCtx *ctx, int a, const float *bias);
+extern int	lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a,
+						   GnnEdgeView view);
+extern int	lw_emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill);
+extern int	lw_emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads);
+extern int	lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
+							  GnnEdgeView view, int heads);
+
+/* userprog.c: a layer written as a module program */
+extern bool gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer);
+
+#endif							/* GNN_LOWERCTX_H */
