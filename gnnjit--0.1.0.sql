@@ -41,6 +41,14 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'gnn_model_program'
 LANGUAGE C STRICT STABLE;
 
+-- The model's layers; each built-in message-passing layer with the module
+-- program it is written as (the form of a "Program" layer)
+CREATE FUNCTION @extschema@.gnn_model_layers(name text)
+RETURNS TABLE (layer integer, type text, in_width integer, out_width integer,
+               modules jsonb)
+AS 'MODULE_PATHNAME', 'gnn_model_layers'
+LANGUAGE C STRICT STABLE;
+
 CREATE FUNCTION @extschema@.gnn_infer_support(internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'gnn_infer_support'

@@ -98,3 +98,35 @@ SELECT bad_program('[{"module": "get_vertex", "out": "y"}]', '{"in_channels": nu
 SELECT try($$SELECT gnn_create_model('bad_program', '{"layers": [{"type": "GINConv", "prefix": "conv", "nn": [
   {"type": "Program", "modules": [{"module": "get_vertex", "out": "y"}], "output": "y"}]}]}',
   (SELECT weights FROM gnn_model_catalog WHERE name = 'prog_sage_mean'))$$);
+
+-- The built-in message-passing layers are module programs: written out as
+-- "Program" layers (gnn_model_layers), every fixture model built from them
+-- gives the same values bit for bit.
+SELECT type, modules->>'self_loops' AS self_loops,
+       (SELECT string_agg(m->>'out' || ' = ' || (m->>'module') ||
+                          coalesce(' ' || coalesce(m->>'op', m->>'aggr'), ''), ', ' ORDER BY o)
+        FROM jsonb_array_elements(modules->'modules') WITH ORDINALITY AS e(m, o)) AS modules
+FROM gnn_model_layers('gcn');
+
+CREATE FUNCTION as_programs(model text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT jsonb_build_object('layers', jsonb_agg(
+           CASE WHEN l.modules IS NULL THEN s.spec
+                ELSE l.modules || jsonb_strip_nulls(jsonb_build_object('prefix', s.spec->'prefix'))
+           END ORDER BY l.layer))
+  FROM gnn_model_layers(model) AS l
+  JOIN (SELECT o - 1 AS layer, v AS spec
+        FROM gnn_model_catalog AS c, jsonb_array_elements(c.spec->'layers') WITH ORDINALITY AS e(v, o)
+        WHERE c.name = model) AS s USING (layer) $$;
+
+CREATE TABLE written_out AS
+SELECT m.name, m.name || '_as_programs' AS copy
+FROM gnn_models AS m
+WHERE EXISTS (SELECT 1 FROM gnn_model_layers(m.name) WHERE modules IS NOT NULL)
+  AND m.name IN (SELECT name FROM fx_case);
+SELECT count(*) AS models FROM written_out;
+SELECT gnn_create_model(w.copy, as_programs(w.name), c.weights)
+FROM written_out AS w JOIN gnn_model_catalog AS c ON c.name = w.name;
+SELECT w.name, r.nodes, r.identical,
+       gnn_model_program(w.name) = gnn_model_program(w.copy) AS same_program
+FROM written_out AS w, same_rows(w.name, w.copy) AS r
+ORDER BY w.name;

@@ -169,8 +169,24 @@ lw_get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
 						 "model spec %s: tensor \"%s\" has shape %s, but %s expects %s",
 						 ctx->where, name, shape_string(t->ndims, t->shape),
 						 la->type, shape_string(ndims, shape));
+	/* each tensor is converted and counted once, however often it is used */
+	for (int i = 0; i < ctx->nconverted; i++)
+		if (ctx->converted[i].info == t)
+		{
+			*out = ctx->converted[i].data;
+			return true;
+		}
 	if (!gnn_st_to_float(t, &data, ctx->err))
 		return false;
+	if (ctx->nconverted == ctx->maxconverted)
+	{
+		ctx->maxconverted = Max(8, ctx->maxconverted * 2);
+		ctx->converted = ctx->converted ?
+			repalloc(ctx->converted, sizeof(LowerTensor) * ctx->maxconverted) :
+			palloc(sizeof(LowerTensor) * ctx->maxconverted);
+	}
+	ctx->converted[ctx->nconverted].info = t;
+	ctx->converted[ctx->nconverted++].data = data;
 	ctx->b.prog->nparams += t->numel;
 	*out = data;
 	return true;
@@ -481,10 +497,10 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 				project,
 				has_bias;
 	int			in,
-				out,
-				x,
-				msg,
-				y;
+				out;
+	const char *msg,
+			   *y;
+	LowerModules m;
 	const float *wl,
 			   *bl,
 			   *wr = NULL,
@@ -508,27 +524,51 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 		  !lw_get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
 		return false;
 
-	x = ctx->cur;
-	msg = x;
+	lw_modules_begin(&m);
+	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
+	msg = "x";
 	if (project)
-		msg = lw_emit_act(ctx, lw_emit_linear(ctx, x, wp, bp, in), GNN_ACT_RELU, 0);
-
+	{
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+				  "\"weight\": \"lin.weight\", \"bias\": \"lin.bias\", \"out\": \"p\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"relu\", \"in\": \"p\", \"out\": \"msg\"}");
+		msg = "msg";
+	}
 	if ((aggr == GNN_AGGR_SUM || aggr == GNN_AGGR_MEAN) && out < in)
-		y = lw_emit_bias(ctx,
-					  lw_emit_aggregate(ctx, lw_emit_linear(ctx, msg, wl, NULL, out),
-									 -1, aggr, GNN_EDGES_AS_GIVEN, 1),
-					  bl);
+	{
+		/* the narrower rows travel: transform, aggregate, then the bias */
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"%s\", "
+				  "\"weight\": \"lin_l.weight\", \"out\": \"ml\"}", msg);
+		lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"%s\", \"in\": \"ml\", "
+				  "\"out\": \"%s\"}", gnn_aggr_name(aggr), has_bias ? "agg" : "l");
+		if (has_bias)
+			lw_module(&m, "{\"module\": \"transform\", \"op\": \"bias\", \"in\": \"agg\", "
+					  "\"bias\": \"lin_l.bias\", \"out\": \"l\"}");
+	}
 	else
-		y = lw_emit_linear(ctx,
-						lw_emit_aggregate(ctx, msg, -1, aggr, GNN_EDGES_AS_GIVEN, 1),
-						wl, bl, out);
+	{
+		lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"%s\", \"in\": \"%s\", "
+				  "\"out\": \"agg\"}", gnn_aggr_name(aggr), msg);
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"agg\", "
+				  "\"weight\": \"lin_l.weight\"%s, \"out\": \"l\"}",
+				  has_bias ? ", \"bias\": \"lin_l.bias\"" : "");
+	}
+	y = "l";
 	if (root_weight)
-		y = lw_emit_binary(ctx, GNN_OP_ADD, y, lw_emit_linear(ctx, x, wr, NULL, out), 1);
+	{
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+				  "\"weight\": \"lin_r.weight\", \"out\": \"r\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"add\", \"in\": [\"l\", \"r\"], "
+				  "\"out\": \"lr\"}");
+		y = "lr";
+	}
 	if (normalize)
-		y = lw_emit_unary(ctx, GNN_OP_L2NORM, y, out);
-	ctx->cur = y;
-	ctx->width = out;
-	return true;
+	{
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"l2norm\", \"in\": \"%s\", "
+				  "\"out\": \"y\"}", y);
+		y = "y";
+	}
+	return lw_lower_modules(ctx, la, &m, in, y, false, 1.0f);
 }
 
 /*
@@ -545,13 +585,11 @@ lower_gcn(LowerCtx *ctx, const LayerArgs *la)
 				normalize,
 				has_bias;
 	int			in,
-				out,
-				h,
-				w,
-				coef;
+				out;
+	const char *coef;
+	LowerModules m;
 	const float *wt,
 			   *bias;
-	GnnEdgeView view;
 
 	if (!lw_check_keys(ctx, la, keys) ||
 		!lw_arg_bool(ctx, la, "improved", false, &improved) ||
@@ -564,26 +602,36 @@ lower_gcn(LowerCtx *ctx, const LayerArgs *la)
 		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
 
-	view = (normalize && loops) ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
-	h = lw_emit_linear(ctx, ctx->cur, wt, NULL, out);
-	w = lw_emit_edge_weight(ctx, view, improved ? 2.0f : 1.0f);
+	lw_modules_begin(&m);
+	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+			  "\"weight\": \"lin.weight\", \"out\": \"h\"}");
+	lw_module(&m, "{\"module\": \"get_edge\", \"column\": \"weight\", \"out\": \"w\"}");
+	coef = "w";
 	if (normalize)
 	{
-		int			deg = lw_emit_aggregate(ctx, w, -1, GNN_AGGR_SUM, view, 1);
-		int			dinv = lw_emit_act(ctx, deg, GNN_ACT_RSQRT0, 0);
-		int			dsrc = lw_emit_gather(ctx, GNN_OP_GATHER_SRC, dinv, view);
-		int			ddst = lw_emit_gather(ctx, GNN_OP_GATHER_DST, dinv, view);
-
 		/* deg_j^-1/2 * w_ji * deg_i^-1/2, multiplied in PyG's order */
-		coef = lw_emit_binary(ctx, GNN_OP_MUL,
-						   lw_emit_binary(ctx, GNN_OP_MUL, dsrc, w, 1), ddst, 1);
+		lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"sum\", \"in\": \"w\", "
+				  "\"out\": \"deg\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"rsqrt\", \"in\": \"deg\", "
+				  "\"out\": \"dinv\"}");
+		lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"dinv\", \"side\": \"source\", "
+				  "\"out\": \"d_src\"}");
+		lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"dinv\", \"side\": \"target\", "
+				  "\"out\": \"d_dst\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"mul\", \"in\": [\"d_src\", \"w\"], "
+				  "\"out\": \"dw\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"mul\", \"in\": [\"dw\", \"d_dst\"], "
+				  "\"out\": \"norm\"}");
+		coef = "norm";
 	}
-	else
-		coef = w;
-	ctx->cur = lw_emit_bias(ctx, lw_emit_aggregate(ctx, h, coef, GNN_AGGR_SUM, view, 1),
-						 bias);
-	ctx->width = out;
-	return true;
+	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"sum\", \"in\": \"h\", "
+			  "\"coef\": \"%s\", \"out\": \"%s\"}", coef, has_bias ? "agg" : "y");
+	if (has_bias)
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"bias\", \"in\": \"agg\", "
+				  "\"bias\": \"bias\", \"out\": \"y\"}");
+	return lw_lower_modules(ctx, la, &m, in, "y", normalize && loops,
+							improved ? 2.0f : 1.0f);
 }
 
 /* Source weight of a GATConv: PyG >= 2.5 "lin", earlier "lin_src". */
@@ -622,12 +670,7 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 	"bias", "fill_value", "residual", NULL};
 	int			heads = 1,
 				in,
-				out,
-				h,
-				s_src,
-				s_dst,
-				e,
-				y;
+				out;
 	bool		concat,
 				loops,
 				has_bias,
@@ -637,8 +680,9 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 			   *att_src,
 			   *att_dst,
 			   *bias;
-	GnnEdgeView view;
-	const char *wname;
+	const char *wname,
+			   *y;
+	LowerModules m;
 
 	if (!lw_check_keys(ctx, la, keys) ||
 		!lw_arg_int(ctx, la, "heads", 1, &heads) ||
@@ -663,28 +707,41 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 				  concat ? (int64) heads * out : out, &bias))
 		return false;
 
-	view = loops ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
-	h = lw_emit_linear(ctx, ctx->cur, w, NULL, heads * out);
-
+	lw_modules_begin(&m);
+	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+			  "\"weight\": \"%s\", \"out\": \"h\"}", wname);
 	/* per-node attention scores, then per-edge logits */
-	s_src = lw_emit_gather(ctx, GNN_OP_GATHER_SRC,
-						lw_emit_head_dot(ctx, h, att_src, heads), view);
-	s_dst = lw_emit_gather(ctx, GNN_OP_GATHER_DST,
-						lw_emit_head_dot(ctx, h, att_dst, heads), view);
-	e = lw_emit_binary(ctx, GNN_OP_ADD, s_src, s_dst, 1);
-	e = lw_emit_act(ctx, e, GNN_ACT_LEAKY_RELU, (float) slope);
-	e = lw_emit_unary(ctx, GNN_OP_EDGE_SOFTMAX, e, heads);
-	ctx->b.prog->ops[ctx->b.prog->nops - 1].view = view;
-
-	y = lw_emit_aggregate(ctx, h, e, GNN_AGGR_SUM, view, heads);
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"h\", "
+			  "\"att\": \"att_src\", \"heads\": %d, \"out\": \"a_src\"}", heads);
+	lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"a_src\", \"side\": \"source\", "
+			  "\"out\": \"e_src\"}");
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"h\", "
+			  "\"att\": \"att_dst\", \"heads\": %d, \"out\": \"a_dst\"}", heads);
+	lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"a_dst\", \"side\": \"target\", "
+			  "\"out\": \"e_dst\"}");
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"add\", \"in\": [\"e_src\", \"e_dst\"], "
+			  "\"out\": \"e\"}");
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"leaky_relu\", \"in\": \"e\", "
+			  "\"negative_slope\": %.17g, \"out\": \"logit\"}", slope);
+	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"softmax\", \"in\": \"logit\", "
+			  "\"out\": \"alpha\"}");
+	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"sum\", \"in\": \"h\", "
+			  "\"coef\": \"alpha\", \"out\": \"agg\"}");
+	y = "agg";
 	if (!concat && heads > 1)
 	{
-		y = lw_emit_unary(ctx, GNN_OP_HEAD_MEAN, y, out);
-		ctx->b.prog->ops[ctx->b.prog->nops - 1].heads = heads;
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_mean\", \"in\": \"agg\", "
+				  "\"heads\": %d, \"out\": \"mean\"}", heads);
+		y = "mean";
 	}
-	ctx->cur = lw_emit_bias(ctx, y, bias);
-	ctx->width = concat ? heads * out : out;
-	return true;
+	if (has_bias)
+	{
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"bias\", \"in\": \"%s\", "
+				  "\"bias\": \"bias\", \"out\": \"y\"}", y);
+		y = "y";
+	}
+	return lw_lower_modules(ctx, la, &m, in, y, loops, 1.0f);
 }
 
 /* GINConv: nn((1 + eps) x_i + sum_j x_j) */

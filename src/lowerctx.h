@@ -16,6 +16,8 @@
 
 #include "lower.h"
 
+#include "lib/stringinfo.h"
+
 /* A named tensor of the module programs (userprog.c) */
 typedef struct LowerName
 {
@@ -23,6 +25,13 @@ typedef struct LowerName
 	int			reg;
 	int			layer;			/* the spec layer that defined it */
 } LowerName;
+
+/* A weight converted to float32 */
+typedef struct LowerTensor
+{
+	const GnnTensorInfo *info;
+	float	   *data;
+} LowerTensor;
 
 typedef struct LowerCtx
 {
@@ -37,6 +46,9 @@ typedef struct LowerCtx
 	int			nnames;			/* named tensors of module programs */
 	int			maxnames;
 	LowerName  *names;
+	int			nconverted;		/* weights converted so far */
+	int			maxconverted;
+	LowerTensor *converted;
 } LowerCtx;
 
 typedef struct LayerArgs
@@ -86,5 +98,18 @@ extern int	lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
 
 /* userprog.c: a layer written as a module program */
 extern bool gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer);
+
+/* userprog.c: the module program of a built-in layer, as JSON text */
+typedef struct LowerModules
+{
+	StringInfoData buf;
+	int			n;
+} LowerModules;
+
+extern void lw_modules_begin(LowerModules *m);
+extern void lw_module(LowerModules *m, const char *fmt,...) pg_attribute_printf(2, 3);
+extern bool lw_lower_modules(LowerCtx *ctx, const LayerArgs *la,
+							 LowerModules *m, int in, const char *output,
+							 bool one_loop, float loop_fill);
 
 #endif							/* GNN_LOWERCTX_H */

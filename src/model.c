@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
@@ -33,6 +34,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplestore.h"
 
 #include "json.h"
 #include "lower.h"
@@ -46,6 +48,7 @@ PG_FUNCTION_INFO_V1(gnn_load_model);
 PG_FUNCTION_INFO_V1(gnn_drop_model);
 PG_FUNCTION_INFO_V1(gnn_model_program);
 PG_FUNCTION_INFO_V1(gnn_model_fingerprint);
+PG_FUNCTION_INFO_V1(gnn_model_layers);
 
 typedef struct ModelCacheEntry
 {
@@ -518,4 +521,33 @@ gnn_model_fingerprint(PG_FUNCTION_ARGS)
 	if (fp == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(fp));
+}
+
+/*
+ * gnn_model_layers(name) RETURNS TABLE (layer, type, in_width, out_width,
+ * modules): the model's layers; a built-in message-passing layer with the
+ * module program it is written as, in the form of a "Program" layer.
+ */
+Datum
+gnn_model_layers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GnnModel   *m = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int l = 0; l < m->prog->nlayers; l++)
+	{
+		const GnnLayerInfo *li = &m->prog->layers[l];
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, li->modules == NULL};
+
+		values[0] = Int32GetDatum(l);
+		values[1] = CStringGetTextDatum(li->type);
+		values[2] = Int32GetDatum(li->in_width);
+		values[3] = Int32GetDatum(li->out_width);
+		values[4] = li->modules ?
+			DirectFunctionCall1(jsonb_in, CStringGetDatum(li->modules)) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

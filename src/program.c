@@ -82,6 +82,7 @@ gnn_begin_layer(GnnProgramBuilder *b, const char *type, int in_width)
 	prog->layers[b->layer].type = type;
 	prog->layers[b->layer].in_width = in_width;
 	prog->layers[b->layer].out_width = in_width;
+	prog->layers[b->layer].modules = NULL;
 }
 
 void

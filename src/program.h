@@ -143,6 +143,8 @@ typedef struct GnnLayerInfo
 	const char *type;			/* "GCNConv", ... */
 	int			in_width;
 	int			out_width;
+	const char *modules;		/* a built-in message-passing layer: the
+								 * module program it is written as (JSON) */
 } GnnLayerInfo;
 
 typedef struct GnnProgram

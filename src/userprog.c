@@ -12,18 +12,19 @@
  *	get_edge		 an edge tensor: a node tensor at each edge's source or
  *					 target ("side"), or the edge weight column
  *					 ("column": "weight")
- *	transform		 "op": linear, bias, add, mul, concat, slice, relu,
- *					 leaky_relu, elu, gelu, sigmoid, tanh, l2norm, softmax,
- *					 log_softmax, head_dot, head_mean; on node or edge
+ *	transform		 "op": linear, bias, add, axpy, mul, concat, slice,
+ *					 relu, leaky_relu, elu, gelu, sigmoid, tanh, rsqrt,
+ *					 l2norm, softmax, log_softmax, head_dot, head_mean; on node or edge
  *					 tensors; weights by safetensors name under "prefix"
  *	message_passing  "aggr": sum, mean, max, min (edge tensor, or node
  *					 tensor taken at each edge's source, to the target
  *					 nodes, optionally scaled by a "coef" edge tensor), or
  *					 softmax (an edge tensor over each node's in-edges)
  *
- * Every module becomes exactly the operation the built-in layers emit for
- * it, so a program written like a built-in layer gives its results bit for
- * bit, and the JIT compiles user programs like built-ins.
+ * The message-passing layers PyG defines (lower.c) are written as module
+ * programs too and lowered here (lw_lower_modules), so a program written
+ * like a built-in layer is the built-in, bit for bit, and the JIT compiles
+ * user programs like built-ins.
  *
  *-------------------------------------------------------------------------
  */
@@ -263,6 +264,7 @@ transform_activation(ProgCtx *pc, const char *op, int a, int *out)
 		{"gelu", GNN_ACT_GELU, NULL, 0},
 		{"sigmoid", GNN_ACT_SIGMOID, NULL, 0},
 		{"tanh", GNN_ACT_TANH, NULL, 0},
+		{"rsqrt", GNN_ACT_RSQRT0, NULL, 0},
 	};
 
 	for (int i = 0; i < lengthof(acts); i++)
@@ -278,7 +280,7 @@ transform_activation(ProgCtx *pc, const char *op, int a, int *out)
 	return mod_error(pc, "unknown transform \"%s\"%s", op, "");
 }
 
-/* transform ops of two tensors: add, mul, concat */
+/* transform ops of two tensors: add, axpy, mul, concat */
 static bool
 transform_binary(ProgCtx *pc, const char *op, int *out)
 {
@@ -293,11 +295,16 @@ transform_binary(ProgCtx *pc, const char *op, int *out)
 	rb = reg_of(pc, b);
 	if (ra->space != rb->space)
 		return mod_error(pc, "%s of a node and an edge tensor%s", op, "");
-	if (strcmp(op, "add") == 0)
+	if (strcmp(op, "add") == 0 || strcmp(op, "axpy") == 0)
 	{
+		double		alpha = 1.0;
+
 		if (ra->width != rb->width)
-			return mod_error(pc, "add needs tensors of one width%s%s", "", "");
-		*out = lw_emit_binary(pc->ctx, GNN_OP_ADD, a, b, 1);
+			return mod_error(pc, "%s needs tensors of one width%s", op, "");
+		if (op[1] == 'x' && !mod_number(pc, "alpha", 1.0, &alpha))
+			return false;
+		*out = lw_emit_binary(pc->ctx, op[1] == 'x' ? GNN_OP_AXPY : GNN_OP_ADD, a, b, 1);
+		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].alpha = (float) alpha;
 	}
 	else if (strcmp(op, "mul") == 0)
 	{
@@ -374,7 +381,8 @@ transform(ProgCtx *pc, int *out)
 		return false;
 	if (op == NULL)
 		return mod_error(pc, "transform needs \"op\"%s%s", "", "");
-	if (strcmp(op, "add") == 0 || strcmp(op, "mul") == 0 || strcmp(op, "concat") == 0)
+	if (strcmp(op, "add") == 0 || strcmp(op, "axpy") == 0 ||
+		strcmp(op, "mul") == 0 || strcmp(op, "concat") == 0)
 		return transform_binary(pc, op, out);
 	if (!tensor_arg(pc, "in", false, &a))
 		return false;
@@ -537,4 +545,66 @@ gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer)
 	ctx->cur = y;
 	ctx->width = reg_of(&pc, y)->width;
 	return true;
+}
+
+/* ---------- built-in layers as module programs ---------- */
+
+void
+lw_modules_begin(LowerModules *m)
+{
+	initStringInfo(&m->buf);
+	m->n = 0;
+}
+
+/* Append one module, a JSON object */
+void
+lw_module(LowerModules *m, const char *fmt,...)
+{
+	if (m->n++ > 0)
+		appendStringInfoString(&m->buf, ", ");
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&m->buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&m->buf, needed);
+	}
+}
+
+/*
+ * Lower a built-in layer's module program: in input channels, the
+ * modules, the output tensor, the edges (one self loop per node, the loops
+ * added weighing loop_fill).  The layer's tensor names stay its own.
+ */
+bool
+lw_lower_modules(LowerCtx *ctx, const LayerArgs *la, LowerModules *m, int in,
+				 const char *output, bool one_loop, float loop_fill)
+{
+	StringInfoData text;
+	GnnJson    *json;
+	LayerArgs	pla;
+	int			names = ctx->nnames;
+	bool		ok;
+
+	initStringInfo(&text);
+	appendStringInfo(&text, "{\"type\": \"Program\", \"in_channels\": %d, "
+					 "\"self_loops\": \"%s\", \"loop_fill\": %.9g, "
+					 "\"modules\": [%s], \"output\": \"%s\"}",
+					 in, one_loop ? "one_per_node" : "as_given", loop_fill,
+					 m->buf.data, output);
+	if (!gnn_json_parse(text.data, text.len, &json, ctx->err))
+		return false;
+	pla.json = json;
+	pla.type = la->type;
+	pla.prefix = la->prefix;
+	ok = gnn_lower_program(ctx, &pla, ctx->b.layer);
+	ctx->nnames = names;
+	if (ok)
+		ctx->b.prog->layers[ctx->b.layer].modules = text.data;
+	return ok;
 }
