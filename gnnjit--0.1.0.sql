@@ -66,7 +66,8 @@ CREATE FUNCTION @extschema@.gnn_infer(
     strategy text DEFAULT 'full',
     batch_size integer DEFAULT 1024,
     fanout   integer[] DEFAULT NULL,
-    seed     bigint DEFAULT 0)
+    seed     bigint DEFAULT 0,
+    relation name DEFAULT NULL)
 RETURNS TABLE (node_id bigint, embedding real[])
 AS 'MODULE_PATHNAME', 'gnn_infer'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE ROWS 1000

@@ -106,7 +106,13 @@ SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', id => 'features')$$);
 SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', features => 'id')$$);
 CREATE TABLE e_text (src text, dst bigint);
 SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e_text', 'n')$$);
-SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', weight => 'dst')$$);
+CREATE TABLE e_textw (src bigint, dst bigint, w text);
+SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e_textw', 'n', weight => 'w')$$);
+-- relation ids: for models that read them (RGCNConv), not with weights
+SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', weight => 'dst', relation => 'src')$$);
+SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', relation => 'src')$$);
+SELECT try($$SELECT * FROM gnn_infer('rgcn', 'e', 'n')$$);
+SELECT try($$SELECT * FROM gnn_infer('gcn_weighted', 'e', 'n', relation => 'src')$$);
 SELECT try($$SELECT * FROM gnn_infer('sumconv', 'e', 'n', src => NULL)$$);
 SELECT try($$SELECT * FROM gnn_infer('sumconv', 'no_such_table', 'n')$$);
 CREATE SEQUENCE seq;

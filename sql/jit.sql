@@ -10,7 +10,8 @@ SET gnnjit.jit = off;
 CREATE TABLE run_portable AS
   SELECT c.name, r.node_id, r.embedding
   FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-       weight => CASE WHEN c.weighted THEN 'weight' END) AS r;
+       weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS r;
 SELECT bool_or(jit) AS used_jit FROM gnn_last_inference();
 
 SET gnnjit.jit = on;
@@ -18,7 +19,8 @@ SELECT compiles AS compiles_before FROM gnn_jit_stats() \gset
 CREATE TABLE run_jit AS
   SELECT c.name, r.node_id, r.embedding
   FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-       weight => CASE WHEN c.weighted THEN 'weight' END) AS r;
+       weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS r;
 SELECT bool_and(jit) AS used_jit FROM gnn_last_inference();
 SELECT available, compiles - :compiles_before AS compiled_models,
        functions > 0 AS has_functions
@@ -39,7 +41,8 @@ SET gnnjit.jit_fusion = off;
 CREATE TABLE run_unfused AS
   SELECT c.name, r.node_id, r.embedding
   FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-       weight => CASE WHEN c.weighted THEN 'weight' END) AS r;
+       weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS r;
 RESET gnnjit.jit_fusion;
 SELECT count(DISTINCT name) AS cases, bool_and(f.embedding = u.embedding) AS identical
 FROM run_jit f JOIN run_unfused u USING (name, node_id);

@@ -7,15 +7,16 @@
 --
 \set fx 'test/fixtures'
 CREATE TABLE g_nodes (id bigint, features real[]);
-CREATE TABLE g_edges (src bigint, dst bigint, weight real);
+CREATE TABLE g_edges (src bigint, dst bigint, weight real, relation int);
 \copy g_nodes FROM 'test/fixtures/graph_nodes.csv' CSV HEADER
 \copy g_edges FROM 'test/fixtures/graph_edges.csv' CSV HEADER
 ANALYZE g_nodes, g_edges;
 
--- cases.txt lines: "<case>" or "<case> weight"
+-- cases.txt lines: "<case>", "<case> weight" or "<case> relation"
 \set cases `cat test/fixtures/cases.txt`
 CREATE TABLE fx_case AS
-  SELECT split_part(l, ' ', 1) AS name, split_part(l, ' ', 2) = 'weight' AS weighted
+  SELECT split_part(l, ' ', 1) AS name, split_part(l, ' ', 2) = 'weight' AS weighted,
+         split_part(l, ' ', 2) = 'relation' AS relational
   FROM regexp_split_to_table(trim(:'cases', E'\n'), E'\n') AS l;
 
 -- spec and weights of every case, read on the client
@@ -46,7 +47,8 @@ SELECT c.name,
        bool_and(ok) AS within_tolerance
 FROM fx_case c
 CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-                             weight => CASE WHEN c.weighted THEN 'weight' END) AS r
+                             weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS r
 LEFT JOIN fx_expected e ON e.name = c.name AND e.id = r.node_id
 CROSS JOIN LATERAL (
   SELECT coalesce(bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1)), false) AS ok
@@ -59,7 +61,8 @@ CREATE TABLE fx_err AS
 SELECT c.name, max(abs(a - b) / greatest(abs(b), 1)) AS err
 FROM fx_case c
 CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-                             weight => CASE WHEN c.weighted THEN 'weight' END) AS r
+                             weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS r
 JOIN fx_expected e ON e.name = c.name AND e.id = r.node_id
 CROSS JOIN LATERAL unnest(r.embedding, e.embedding) AS u(a, b)
 GROUP BY c.name;

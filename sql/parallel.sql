@@ -15,7 +15,8 @@ SELECT * FROM gnn_infer('gat_heads', 'g_edges', 'g_nodes');
 SELECT c.name, count(*) AS rows, bool_and(p.embedding = f.embedding) AS identical
 FROM fx_case c
 CROSS JOIN LATERAL (SELECT * FROM gnn_infer(c.name, 'g_edges', 'g_nodes',
-                    weight => CASE WHEN c.weighted THEN 'weight' END) OFFSET 0) AS p
+                    weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) OFFSET 0) AS p
 JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
 WHERE c.name IN ('gcn_mix', 'sage2', 'gat_heads', 'gin_bn', 'mlp')
 GROUP BY c.name ORDER BY c.name;
@@ -28,9 +29,10 @@ DECLARE
   c record;
 BEGIN
   FOR c IN SELECT * FROM fx_case LOOP
-    EXECUTE format('INSERT INTO run_parallel SELECT %L, * FROM gnn_infer(%L, %L, %L, weight => %L)',
+    EXECUTE format('INSERT INTO run_parallel SELECT %L, * FROM gnn_infer(%L, %L, %L, weight => %L, relation => %L)',
                    c.name, c.name, 'g_edges', 'g_nodes',
-                   CASE WHEN c.weighted THEN 'weight' END);
+                   CASE WHEN c.weighted THEN 'weight' END,
+                   CASE WHEN c.relational THEN 'relation' END);
   END LOOP;
 END $$;
 SELECT count(DISTINCT name) AS cases, count(*) AS rows,

@@ -20,7 +20,8 @@ SELECT * FROM gnn_infer('sage2', 'g_edges', 'g_nodes') WHERE node_id > 930;
 SELECT c.name, count(*) AS rows, bool_and(p.embedding = f.embedding) AS identical
 FROM fx_case c
 CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-                             weight => CASE WHEN c.weighted THEN 'weight' END) AS p
+                             weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END) AS p
 JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
 WHERE p.node_id = ANY(ARRAY(SELECT id FROM g_nodes ORDER BY id DESC LIMIT 7))
 GROUP BY c.name ORDER BY c.name;

@@ -9,6 +9,7 @@ SELECT s.strategy, count(DISTINCT c.name) AS cases, count(*) AS rows,
 FROM (VALUES ('subgraph'), ('subgraph_trimmed')) AS s(strategy), fx_case c
 CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
                              weight => CASE WHEN c.weighted THEN 'weight' END,
+                             relation => CASE WHEN c.relational THEN 'relation' END,
                              strategy => s.strategy, batch_size => 7) AS p
 JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
 GROUP BY s.strategy ORDER BY s.strategy;

@@ -212,7 +212,22 @@ add_column(TableRead *t, const char *role, const char *name,
 
 static const Oid int_types[] = {INT2OID, INT4OID, INT8OID, InvalidOid};
 static const Oid feature_types[] = {FLOAT4ARRAYOID, FLOAT8ARRAYOID, InvalidOid};
-static const Oid weight_types[] = {FLOAT4OID, FLOAT8OID, InvalidOid};
+static const Oid weight_types[] = {FLOAT4OID, FLOAT8OID, INT2OID, INT4OID,
+INT8OID, InvalidOid};
+
+/*
+ * The per-edge value: an edge weight, or a relation id (an integer column,
+ * exact as float32 up to 2^24).
+ */
+static float
+edge_value(Datum d, Oid type)
+{
+	if (type == FLOAT4OID)
+		return DatumGetFloat4(d);
+	if (type == FLOAT8OID)
+		return (float) DatumGetFloat8(d);
+	return (float) gnn_int_datum(d, type);
+}
 
 static void
 open_table(TableRead *t, Oid relid, const char *what)
@@ -572,8 +587,7 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 	rs->esrc[rs->count] = node_index(rs, src, src, dst);
 	rs->edst[rs->count] = node_index(rs, dst, src, dst);
 	if (rs->g->has_weight)
-		rs->ew[rs->count] = (rs->table->types[2] == FLOAT4OID) ?
-			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+		rs->ew[rs->count] = edge_value(values[2], rs->table->types[2]);
 	rs->count++;
 }
 
@@ -716,7 +730,7 @@ open_sources(const GnnGraphSource *src, TableRead *nodes, TableRead *edges)
 	add_column(edges, "dst", src->dst_col, int_types, "smallint, integer or bigint");
 	if (src->weight_col)
 		add_column(edges, "weight", src->weight_col, weight_types,
-				   "real or double precision");
+				   "real, double precision or an integer type");
 }
 
 /*
@@ -920,8 +934,7 @@ edge_ids_row(ReadState *rs, Datum *values, bool *nulls)
 	out->src[out->n] = gnn_int_datum(values[0], rs->table->types[0]);
 	out->dst[out->n] = gnn_int_datum(values[1], rs->table->types[1]);
 	if (rs->g->has_weight)
-		out->weight[out->n] = (rs->table->types[2] == FLOAT4OID) ?
-			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+		out->weight[out->n] = edge_value(values[2], rs->table->types[2]);
 	out->n++;
 }
 
@@ -1051,8 +1064,7 @@ edge_part_row(ReadState *rs, Datum *values, bool *nulls)
 	out->pos[out->n] = ((uint64) ItemPointerGetBlockNumberNoCheck(rs->tid) << 16) |
 		ItemPointerGetOffsetNumberNoCheck(rs->tid);
 	if (rs->g->has_weight)
-		out->weight[out->n] = (rs->table->types[2] == FLOAT4OID) ?
-			DatumGetFloat4(values[2]) : (float) DatumGetFloat8(values[2]);
+		out->weight[out->n] = edge_value(values[2], rs->table->types[2]);
 	out->n++;
 }
 

@@ -103,10 +103,37 @@ options_args(Datum *values, bool *nulls, GnnInferOptions *opts)
 	}
 }
 
+/*
+ * The edge relation column: read into the per-edge value a weight column
+ * would fill, for the models whose layers take relation ids (RGCNConv); a
+ * model reads weights or relations, not both.
+ */
+static void
+relation_arg(GnnModel *model, const char *relation, GnnGraphSource *src)
+{
+	if (relation && src->weight_col)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gnn_infer takes either a weight or a relation column, not both")));
+	if (model->prog->uses_relation && relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" needs the edges' relation ids", model->name),
+				 errhint("Name the edge table's relation column: gnn_infer(..., relation => 'edge_type').")));
+	if (relation && model->prog->uses_weight)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" reads edge weights, not relation ids", model->name)));
+	if (relation)
+		src->weight_col = relation;
+}
+
 GnnModel *
 gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
 			   GnnInferOptions *opts)
 {
+	GnnModel   *model;
+
 	if (nulls[0] || nulls[1] || nulls[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -120,7 +147,9 @@ gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
 	src->id_col = name_arg(values, nulls, 6, "id");
 	src->features_col = name_arg(values, nulls, 7, "features");
 	options_args(values, nulls, opts);
-	return gnn_model_get(TextDatumGetCString(values[0]));
+	model = gnn_model_get(TextDatumGetCString(values[0]));
+	relation_arg(model, name_arg(values, nulls, 12, NULL), src);
+	return model;
 }
 
 /*
@@ -265,7 +294,8 @@ emit_rows(ReturnSetInfo *rsinfo, const GnnInferResult *res)
 }
 
 /*
- * gnn_infer(model, edges, nodes, src, dst, weight, id, features)
+ * gnn_infer(model, edges, nodes, src, dst, weight, id, features, strategy,
+ *			 batch_size, fanout, seed, relation)
  *	  RETURNS TABLE(node_id bigint, embedding real[])
  */
 Datum

@@ -36,9 +36,9 @@ extern Datum gnn_infer(PG_FUNCTION_ARGS);
 
 /*
  * gnn_infer's arguments: model, edges, nodes, src, dst, weight, id,
- * features, strategy, batch_size, fanout, seed
+ * features, strategy, batch_size, fanout, seed, relation
  */
-#define GNN_INFER_NARGS 12
+#define GNN_INFER_NARGS 13
 
 /* How to run: the whole graph at once, or per batch of target nodes */
 typedef enum GnnStrategy

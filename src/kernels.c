@@ -193,6 +193,33 @@ gnn_k_softmax(float *y, const float *a, int64 rows, int width, bool log)
 /* ---------- get_edge ---------- */
 
 /* y[e] = a[index[e]] for rows edges */
+/* y = 1 where a == value, else 0 */
+static inline void
+gnn_k_equals(float *y, const float *a, int64 n, float value)
+{
+	for (int64 i = 0; i < n; i++)
+		y[i] = (a[i] == value) ? 1.0f : 0.0f;
+}
+
+/* y = a / b, 0 where b is 0; b has a's width or one column per head */
+static inline void
+gnn_k_div_heads(float *y, const float *a, const float *b, int64 rows,
+				int width, int heads)
+{
+	int			c = width / heads;
+
+	for (int64 r = 0; r < rows; r++)
+		for (int h = 0; h < heads; h++)
+		{
+			float		d = b[r * heads + h];
+			const float *ar = a + r * width + h * c;
+			float	   *yr = y + r * width + h * c;
+
+			for (int j = 0; j < c; j++)
+				yr[j] = (d != 0.0f) ? ar[j] / d : 0.0f;
+		}
+}
+
 /* y = [a | b], row by row */
 static inline void
 gnn_k_concat(float *y, const float *a, const float *b, int64 rows, int wa,
@@ -490,6 +517,12 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			break;
 		case GNN_OP_CONCAT:
 			gnn_k_concat(y, a, b, n, wa, op->wb);
+			break;
+		case GNN_OP_EQUALS:
+			gnn_k_equals(y, a, n * w, op->alpha);
+			break;
+		case GNN_OP_DIV:
+			gnn_k_div_heads(y, a, b, n, w, op->wb);
 			break;
 		case GNN_OP_SLICE:
 			gnn_k_slice(y, a, n, wa, op->start, w);

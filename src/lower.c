@@ -744,6 +744,146 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 	return lw_lower_modules(ctx, la, &m, in, y, loops, 1.0f);
 }
 
+/* Θ_r transposed to [out, in] (linear's layout) from PyG's [in, out] */
+static float *
+rgcn_transpose(const float *w, int in, int out)
+{
+	float	   *t = palloc(sizeof(float) * (int64) in * out);
+
+	for (int i = 0; i < in; i++)
+		for (int o = 0; o < out; o++)
+			t[(int64) o * in + i] = w[(int64) i * out + o];
+	return t;
+}
+
+/*
+ * The relation weights Θ_r, [in, out] each: given, from a basis
+ * (Θ_r = Σ_b comp[r, b] V_b, as PyG computes it in float32), or from
+ * diagonal blocks.
+ */
+static bool
+rgcn_weights(LowerCtx *ctx, const LayerArgs *la, int rels, int bases,
+			 int blocks, int in, int out, float **theta)
+{
+	const float *w,
+			   *comp;
+	int64		size = (int64) in * out;
+
+	if (bases > 0)
+	{
+		if (!lw_get_tensor(ctx, la, "weight", false, 3, (int64[]) {bases, in, out}, &w) ||
+			!lw_get_tensor(ctx, la, "comp", false, 2, (int64[]) {rels, bases}, &comp))
+			return false;
+		*theta = palloc0(sizeof(float) * size * rels);
+		for (int r = 0; r < rels; r++)
+			for (int b = 0; b < bases; b++)
+				for (int64 k = 0; k < size; k++)
+					(*theta)[r * size + k] += comp[r * bases + b] * w[b * size + k];
+		return true;
+	}
+	if (blocks > 0)
+	{
+		int			bi = in / blocks,
+					bo = out / blocks;
+
+		if (!lw_get_tensor(ctx, la, "weight", false, 4,
+						   (int64[]) {rels, blocks, bi, bo}, &w))
+			return false;
+		*theta = palloc0(sizeof(float) * size * rels);
+		for (int r = 0; r < rels; r++)
+			for (int k = 0; k < blocks; k++)
+				for (int i = 0; i < bi; i++)
+					for (int o = 0; o < bo; o++)
+						(*theta)[r * size + (int64) (k * bi + i) * out + k * bo + o] =
+							w[(((int64) r * blocks + k) * bi + i) * bo + o];
+		return true;
+	}
+	if (!lw_get_tensor(ctx, la, "weight", false, 3, (int64[]) {rels, in, out}, &w))
+		return false;
+	*theta = (float *) w;
+	return true;
+}
+
+/*
+ * RGCNConv: out_i = x_i Θ_root + Σ_r AGG_{j ∈ N_r(i)} x_j Θ_r + bias, where
+ * N_r(i) are i's in-edges of relation r (gnn_infer's relation column) and
+ * AGG the mean (PyG's default) or sum; relations are summed in order, as
+ * PyG does.  Each relation is one pass over the edges.
+ */
+static bool
+lower_rgcn(LowerCtx *ctx, const LayerArgs *la)
+{
+	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
+		"num_relations", "num_bases", "num_blocks", "aggr", "root_weight",
+	"is_sorted", "bias", NULL};
+	int			in,
+				out,
+				rels,
+				bases,
+				blocks;
+	bool		root_weight,
+				has_bias;
+	const char *aggr;
+	const float *root = NULL,
+			   *bias;
+	float	   *theta;
+	int			x = ctx->cur,
+				rel,
+				acc = -1;
+
+	if (!lw_check_keys(ctx, la, keys) ||
+		!lw_arg_int(ctx, la, "in_channels", -1, &in) ||
+		!lw_arg_int(ctx, la, "out_channels", -1, &out) ||
+		!lw_arg_int(ctx, la, "num_relations", -1, &rels) ||
+		!lw_arg_int(ctx, la, "num_bases", -1, &bases) ||
+		!lw_arg_int(ctx, la, "num_blocks", -1, &blocks) ||
+		!lw_arg_string(ctx, la, "aggr", "mean", &aggr) ||
+		!lw_arg_bool(ctx, la, "root_weight", true, &root_weight) ||
+		!lw_arg_bool(ctx, la, "bias", true, &has_bias))
+		return false;
+	if (in <= 0 || out <= 0 || rels <= 0)
+		return lw_spec_error(ctx, "%s needs positive in_channels, out_channels and num_relations%s",
+							 la->type, "");
+	if (bases > 0 && blocks > 0)
+		return lw_spec_error(ctx, "%s takes num_bases or num_blocks, not both%s", la->type, "");
+	if (blocks > 0 && (in % blocks != 0 || out % blocks != 0))
+		return lw_spec_error(ctx, "%s needs num_blocks dividing in_channels and out_channels%s",
+							 la->type, "");
+	if (strcmp(aggr, "mean") != 0 && strcmp(aggr, "add") != 0 && strcmp(aggr, "sum") != 0)
+		return lw_spec_error(ctx, "%s aggr \"%s\" is not supported (\"mean\", \"add\")",
+							 la->type, aggr);
+	if (!lw_take_width(ctx, la, in) ||
+		!rgcn_weights(ctx, la, rels, bases, blocks, in, out, &theta) ||
+		(root_weight &&
+		 !lw_get_tensor(ctx, la, "root", false, 2, (int64[]) {in, out}, &root)) ||
+		!get_bias(ctx, la, "bias", has_bias, out, &bias))
+		return false;
+
+	rel = lw_emit_edge_weight(ctx, GNN_EDGES_AS_GIVEN, 1.0f);
+	ctx->b.prog->ops[ctx->b.prog->nops - 1].relation = true;
+	for (int r = 0; r < rels; r++)
+	{
+		int			in_r = lw_emit_unary(ctx, GNN_OP_EQUALS, rel, 1);
+		int			h;
+
+		ctx->b.prog->ops[ctx->b.prog->nops - 1].alpha = (float) r;
+		h = lw_emit_aggregate(ctx, x, in_r, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
+		if (aggr[0] == 'm')
+			h = lw_emit_binary(ctx, GNN_OP_DIV, h,
+							   lw_emit_aggregate(ctx, in_r, -1, GNN_AGGR_SUM,
+												 GNN_EDGES_AS_GIVEN, 1), 1);
+		h = lw_emit_linear(ctx, h, rgcn_transpose(theta + (int64) r * in * out, in, out),
+						   NULL, out);
+		acc = (acc < 0) ? h : lw_emit_binary(ctx, GNN_OP_ADD, acc, h, 1);
+	}
+	if (root_weight)
+		acc = lw_emit_binary(ctx, GNN_OP_ADD, acc,
+							 lw_emit_linear(ctx, x, rgcn_transpose(root, in, out), NULL, out), 1);
+	ctx->cur = lw_emit_bias(ctx, acc, bias);
+	ctx->width = out;
+	return true;
+}
+
 /* GINConv: nn((1 + eps) x_i + sum_j x_j) */
 static bool
 lower_gin(LowerCtx *ctx, const LayerArgs *la)
@@ -928,12 +1068,15 @@ lower_layer(LowerCtx *ctx, const LayerArgs *la)
 		return lower_gcn(ctx, la);
 	if (!dense_only && strcmp(t, "GATConv") == 0)
 		return lower_gat(ctx, la);
+	if (!dense_only && strcmp(t, "RGCNConv") == 0)
+		return lower_rgcn(ctx, la);
 	if (strcmp(t, "GINConv") == 0)
 		return lower_gin(ctx, la);
 	if (!dense_only && strcmp(t, "Program") == 0)
 		return gnn_lower_program(ctx, la, ctx->b.layer);
 	if (dense_only && (strcmp(t, "SAGEConv") == 0 || strcmp(t, "GCNConv") == 0 ||
-					   strcmp(t, "GATConv") == 0 || strcmp(t, "Program") == 0))
+					   strcmp(t, "GATConv") == 0 || strcmp(t, "RGCNConv") == 0 ||
+					   strcmp(t, "Program") == 0))
 		return lw_spec_error(ctx, "%s cannot be nested inside another layer%s", t, "");
 	return lw_spec_error(ctx, "unknown layer type \"%s\"%s", t, "");
 }

@@ -173,7 +173,10 @@ gnn_program_finish(GnnProgramBuilder *b, int output)
 		switch (op->kind)
 		{
 			case GNN_OP_EDGE_WEIGHT:
-				prog->uses_weight = true;
+				if (op->relation)
+					prog->uses_relation = true;
+				else
+					prog->uses_weight = true;
 				/* FALLTHROUGH */
 			case GNN_OP_GATHER_SRC:
 			case GNN_OP_GATHER_DST:
@@ -204,6 +207,10 @@ gnn_op_name(GnnOpKind kind)
 			return "linear";
 		case GNN_OP_CONCAT:
 			return "concat";
+		case GNN_OP_EQUALS:
+			return "equals";
+		case GNN_OP_DIV:
+			return "div";
 		case GNN_OP_SLICE:
 			return "slice";
 		case GNN_OP_ADD:

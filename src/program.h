@@ -53,7 +53,8 @@ typedef enum GnnOpKind
 {
 	/* get_vertex / get_edge */
 	GNN_OP_INPUT,				/* the model input features (node) */
-	GNN_OP_EDGE_WEIGHT,			/* edge weight column, 1 if absent (E x 1) */
+	GNN_OP_EDGE_WEIGHT,			/* edge weight column, 1 if absent (E x 1);
+								 * or, with relation, the relation ids */
 	GNN_OP_GATHER_SRC,			/* edge row e = node row src(e) */
 	GNN_OP_GATHER_DST,			/* edge row e = node row dst(e) */
 
@@ -71,6 +72,8 @@ typedef enum GnnOpKind
 	GNN_OP_LOG_SOFTMAX,
 	GNN_OP_CONCAT,				/* y = [a | b] */
 	GNN_OP_SLICE,				/* y = columns [start, start + width) of a */
+	GNN_OP_EQUALS,				/* y = 1 where a == alpha, else 0 */
+	GNN_OP_DIV,					/* y = a / b (0 where b is 0), b as in MUL */
 
 	/* message_passing */
 	GNN_OP_AGGREGATE,			/* node y[i] = AGG_{e into i} coef(e) * msg(e) */
@@ -131,6 +134,7 @@ typedef struct GnnOp
 	float		alpha;			/* activation slope, AXPY factor */
 	int			heads;
 	int			start;			/* SLICE: first column */
+	bool		relation;		/* EDGE_WEIGHT: reads relation ids */
 	const float *weight;		/* LINEAR: n x k; HEAD_DOT: att */
 	const float *bias;			/* LINEAR bias (may be NULL) */
 	const float *scale;			/* AFFINE */
@@ -161,6 +165,7 @@ typedef struct GnnProgram
 
 	float		loop_fill;		/* weight of added self loops */
 	bool		uses_weight;	/* reads the edge weight column */
+	bool		uses_relation;	/* reads the edges' relation ids there */
 	bool		uses_views[GNN_NUM_EDGE_VIEWS];
 	int64		nparams;		/* parameters used by the program */
 } GnnProgram;

@@ -736,8 +736,8 @@ parallel_source(GnnScanState *s, GnnGraphSource *src)
 		if (i == GNN_INFER_NARGS)
 			break;
 		args[i] = lfirst(lc);
-		if (i >= 1 && i <= 7 && (!IsA(args[i], Const) ||
-								 (args[i]->constisnull && i != 5)))
+		if (((i >= 1 && i <= 7) || i == 12) &&
+			(!IsA(args[i], Const) || (args[i]->constisnull && i != 5 && i != 12)))
 			return false;
 		i++;
 	}
@@ -746,7 +746,10 @@ parallel_source(GnnScanState *s, GnnGraphSource *src)
 	src->nodes = DatumGetObjectId(args[2]->constvalue);
 	src->src_col = NameStr(*DatumGetName(args[3]->constvalue));
 	src->dst_col = NameStr(*DatumGetName(args[4]->constvalue));
-	src->weight_col = args[5]->constisnull ? NULL :
+	/* a relation column is read where a weight column would be */
+	src->weight_col = !args[12]->constisnull ?
+		NameStr(*DatumGetName(args[12]->constvalue)) :
+		args[5]->constisnull ? NULL :
 		NameStr(*DatumGetName(args[5]->constvalue));
 	src->id_col = NameStr(*DatumGetName(args[6]->constvalue));
 	src->features_col = NameStr(*DatumGetName(args[7]->constvalue));

@@ -11,9 +11,9 @@
  *					 earlier Program layer defined ("tensor")
  *	get_edge		 an edge tensor: a node tensor at each edge's source or
  *					 target ("side"), or the edge weight column
- *					 ("column": "weight")
- *	transform		 "op": linear, bias, add, axpy, mul, concat, slice,
- *					 relu, leaky_relu, elu, gelu, sigmoid, tanh, rsqrt,
+ *					 ("column": "weight") or relation ids ("relation")
+ *	transform		 "op": linear, bias, add, axpy, mul, div, concat, slice,
+ *					 equals, relu, leaky_relu, elu, gelu, sigmoid, tanh, rsqrt,
  *					 l2norm, softmax, log_softmax, head_dot, head_mean; on node or edge
  *					 tensors; weights by safetensors name under "prefix"
  *	message_passing  "aggr": sum, mean, max, min (edge tensor, or node
@@ -213,10 +213,11 @@ get_edge(ProgCtx *pc, int *out)
 		return false;
 	if (column)
 	{
-		if (strcmp(column, "weight") != 0)
-			return mod_error(pc, "unknown edge column \"%s\" (only \"weight\")%s",
+		if (strcmp(column, "weight") != 0 && strcmp(column, "relation") != 0)
+			return mod_error(pc, "unknown edge column \"%s\" (\"weight\" or \"relation\")%s",
 							 column, "");
 		*out = lw_emit_edge_weight(pc->ctx, pc->view, pc->loop_fill);
+		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].relation = (column[0] == 'r');
 		return true;
 	}
 	if (!tensor_arg(pc, "tensor", false, &a) ||
@@ -280,7 +281,7 @@ transform_activation(ProgCtx *pc, const char *op, int a, int *out)
 	return mod_error(pc, "unknown transform \"%s\"%s", op, "");
 }
 
-/* transform ops of two tensors: add, axpy, mul, concat */
+/* transform ops of two tensors: add, axpy, mul, div, concat */
 static bool
 transform_binary(ProgCtx *pc, const char *op, int *out)
 {
@@ -306,13 +307,14 @@ transform_binary(ProgCtx *pc, const char *op, int *out)
 		*out = lw_emit_binary(pc->ctx, op[1] == 'x' ? GNN_OP_AXPY : GNN_OP_ADD, a, b, 1);
 		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].alpha = (float) alpha;
 	}
-	else if (strcmp(op, "mul") == 0)
+	else if (strcmp(op, "mul") == 0 || strcmp(op, "div") == 0)
 	{
 		/* the second may have one column per head: a block of columns each */
 		if (rb->width != ra->width && (rb->width == 0 || ra->width % rb->width != 0))
-			return mod_error(pc, "mul's second tensor must have the first's width or divide it%s%s",
-							 "", "");
-		*out = lw_emit_binary(pc->ctx, GNN_OP_MUL, a, b, rb->width);
+			return mod_error(pc, "%s's second tensor must have the first's width or divide it%s",
+							 op, "");
+		*out = lw_emit_binary(pc->ctx, op[0] == 'm' ? GNN_OP_MUL : GNN_OP_DIV, a, b,
+							  rb->width);
 	}
 	else
 	{
@@ -373,7 +375,8 @@ static bool
 transform(ProgCtx *pc, int *out)
 {
 	static const char *const keys[] = {"module", "out", "op", "in", "weight",
-		"bias", "start", "end", "heads", "att", "negative_slope", "alpha", NULL};
+		"bias", "start", "end", "heads", "att", "negative_slope", "alpha", "value",
+	NULL};
 	const char *op = mod_string(pc, "op");
 	int			a;
 
@@ -382,7 +385,8 @@ transform(ProgCtx *pc, int *out)
 	if (op == NULL)
 		return mod_error(pc, "transform needs \"op\"%s%s", "", "");
 	if (strcmp(op, "add") == 0 || strcmp(op, "axpy") == 0 ||
-		strcmp(op, "mul") == 0 || strcmp(op, "concat") == 0)
+		strcmp(op, "mul") == 0 || strcmp(op, "div") == 0 ||
+		strcmp(op, "concat") == 0)
 		return transform_binary(pc, op, out);
 	if (!tensor_arg(pc, "in", false, &a))
 		return false;
@@ -399,6 +403,16 @@ transform(ProgCtx *pc, int *out)
 	}
 	if (strcmp(op, "slice") == 0)
 		return transform_slice(pc, a, out);
+	if (strcmp(op, "equals") == 0)
+	{
+		double		value;
+
+		if (!mod_number(pc, "value", 0.0, &value))
+			return false;
+		*out = lw_emit_unary(pc->ctx, GNN_OP_EQUALS, a, reg_of(pc, a)->width);
+		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].alpha = (float) value;
+		return true;
+	}
 	if (strcmp(op, "head_dot") == 0 || strcmp(op, "head_mean") == 0)
 		return transform_heads(pc, op, a, out);
 	if (strcmp(op, "l2norm") == 0 || strcmp(op, "softmax") == 0 ||

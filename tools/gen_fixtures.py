@@ -45,6 +45,7 @@ import safetensors_io  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_FEATURES = 5
 GRAPH_SEED = 20240611
+NUM_RELATIONS = 3
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +107,11 @@ def make_graph():
     weights[same] = weights[same[0]]
     src = [ids[s] for s, _ in edges]
     dst = [ids[d] for _, d in edges]
-    return ids, features, src, dst, weights
+    # relation ids 0..2 (RGCNConv), from their own generator so the graph
+    # above stays as it was
+    relations = np.random.default_rng(GRAPH_SEED + 1).integers(
+        0, NUM_RELATIONS, len(edges))
+    return ids, features, src, dst, weights, relations
 
 
 def f32(v):
@@ -116,7 +121,7 @@ def f32(v):
     return text
 
 
-def write_graph(out_dir, ids, features, src, dst, weights):
+def write_graph(out_dir, ids, features, src, dst, weights, relations):
     """graph_nodes.csv and graph_edges.csv, in generation order."""
     with open(os.path.join(out_dir, "graph_nodes.csv"), "w",
               encoding="utf-8", newline="") as f:
@@ -127,9 +132,9 @@ def write_graph(out_dir, ids, features, src, dst, weights):
     with open(os.path.join(out_dir, "graph_edges.csv"), "w",
               encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["src", "dst", "weight"])
-        for s, d, wt in zip(src, dst, weights):
-            w.writerow([s, d, f32(wt)])
+        w.writerow(["src", "dst", "weight", "relation"])
+        for s, d, wt, r in zip(src, dst, weights, relations):
+            w.writerow([s, d, f32(wt), int(r)])
 
 
 # ---------------------------------------------------------------------------
@@ -149,6 +154,11 @@ def sage(fin, fout, prefix="conv", **kw):
 def gat(fin, fout, prefix="conv", **kw):
     return dict(type="GATConv", prefix=prefix, in_channels=fin,
                 out_channels=fout, **kw)
+
+
+def rgcn(fin, fout, prefix="conv", **kw):
+    return dict(type="RGCNConv", prefix=prefix, in_channels=fin,
+                out_channels=fout, num_relations=NUM_RELATIONS, **kw)
 
 
 def lin(fin, fout, prefix=None, torch_names=False, **kw):
@@ -250,6 +260,14 @@ CASES = {
                                                 "nn.1.weight": "F64",
                                                 "nn.1.running_var": "F64",
                                                 "nn.3.bias": "F16"}}),
+    # RGCNConv over the relation column
+    "rgcn": ([rgcn(5, 4)], "relation", {}),
+    "rgcn_add": ([rgcn(5, 4, aggr="add", bias=False)], "relation", {}),
+    "rgcn_bases": ([rgcn(5, 4, num_bases=2)], "relation", {}),
+    "rgcn_blocks": ([lin(5, 6, "lin"),
+                     rgcn(6, 4, "conv1", num_blocks=2, root_weight=False),
+                     act("ReLU"), rgcn(4, 4, "conv2", num_blocks=2)],
+                    "relation", {}),
 }
 
 
@@ -416,6 +434,22 @@ class WeightMaker:
         self.put(f"{p}.eps", np.array([eps], dtype=np.float32))
         self.layers(cfg["nn"], lambda i, layer: f"{p}.nn.{i}")
 
+    def layer_RGCNConv(self, cfg, p):
+        fin, fout = cfg["in_channels"], cfg["out_channels"]
+        rels = cfg["num_relations"]
+        if cfg.get("num_bases"):
+            self.put(f"{p}.weight", self.normal(cfg["num_bases"], fin, fout))
+            self.put(f"{p}.comp", self.normal(rels, cfg["num_bases"]))
+        elif cfg.get("num_blocks"):
+            b = cfg["num_blocks"]
+            self.put(f"{p}.weight", self.normal(rels, b, fin // b, fout // b))
+        else:
+            self.put(f"{p}.weight", self.normal(rels, fin, fout))
+        if cfg.get("root_weight", True):
+            self.put(f"{p}.root", self.normal(fin, fout))
+        if cfg.get("bias", True):
+            self.put(f"{p}.bias", self.normal(fout, scale=0.2))
+
     def layer_Linear(self, cfg, p):
         fin = cfg.get("in_channels", cfg.get("in_features"))
         fout = cfg.get("out_channels", cfg.get("out_features"))
@@ -460,7 +494,7 @@ def case_weights(name, layers, options):
 
 def write_case(out_dir, name, layers, uses_weight, options, graph):
     """Spec, weights and expected output of one case."""
-    ids, features, src, dst, weights = graph
+    ids, features, src, dst, weights, relations = graph
     spec = {"layers": layers}
     with open(os.path.join(out_dir, name + ".json"), "w",
               encoding="utf-8") as f:
@@ -475,8 +509,10 @@ def write_case(out_dir, name, layers, uses_weight, options, graph):
                                 *options["geniepath"])
     else:
         reference = {"layers": options.get("reference_layers", layers)}
+        edge_values = relations if uses_weight == "relation" else \
+            weights if uses_weight else None
         out = pyg_ref.predict(reference, stored, ids, features, src, dst,
-                              weights if uses_weight else None)
+                              edge_values)
     pyg_ref.write_output(os.path.join(out_dir, name + ".out.csv"), ids, out)
 
 
@@ -503,7 +539,8 @@ def main(argv=None):
     lines = []
     for name, (layers, uses_weight, options) in CASES.items():
         write_case(args.out, name, layers, uses_weight, options, graph)
-        lines.append(name + (" weight" if uses_weight else ""))
+        lines.append(name + (" relation" if uses_weight == "relation" else
+                             " weight" if uses_weight else ""))
     for name, (layers, options) in PROGRAM_CASES.items():
         write_case(args.out, name, layers, False, options, graph)
         lines.append(name)

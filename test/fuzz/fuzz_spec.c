@@ -73,6 +73,7 @@ static const char *const fixtures[] = {
 	"sage2", "sage_max", "sage_mean", "sage_min", "sage_nobias",
 	"sage_normalize", "sage_noroot", "sage_project", "sage_sum",
 	"geniepath", "prog_gat_heads", "prog_sage_mean",
+	"rgcn", "rgcn_add", "rgcn_bases", "rgcn_blocks",
 };
 
 #define NUM_FIXTURES	((int) lengthof(fixtures))
@@ -404,6 +405,16 @@ check_op(const GnnProgram *prog, int i)
 			check_rowwise(prog, i, op->a, "row-wise");
 			CHECK(!rb, i, "unexpected second operand");
 			break;
+		case GNN_OP_EQUALS:
+			check_rowwise(prog, i, op->a, "equals");
+			CHECK(!rb, i, "unexpected second operand");
+			break;
+		case GNN_OP_DIV:
+			check_rowwise(prog, i, op->a, "first");
+			CHECK(rb && same_rows(rb, out), i, "bad div operand");
+			CHECK(rb->width == w || (w % rb->width == 0), i,
+				  "div by width %d for %d columns", rb->width, w);
+			break;
 		case GNN_OP_CONCAT:
 			CHECK(ra && rb && same_rows(ra, out) && same_rows(rb, out) &&
 				  (int64) ra->width + rb->width == w, i, "bad concat");
@@ -473,7 +484,8 @@ check_layer_widths(const GnnLayerInfo *li, int l, const GnnJson *lj)
 		in = spec_int(lj, "in_features", spec_int(lj, "in_channels", -1));
 		out = spec_int(lj, "out_features", spec_int(lj, "out_channels", -1));
 	}
-	else if (strcmp(t, "SAGEConv") == 0 || strcmp(t, "GCNConv") == 0)
+	else if (strcmp(t, "SAGEConv") == 0 || strcmp(t, "GCNConv") == 0 ||
+			 strcmp(t, "RGCNConv") == 0)
 	{
 		in = spec_int(lj, "in_channels", -1);
 		out = spec_int(lj, "out_channels", -1);
@@ -514,6 +526,7 @@ check_program(const GnnProgram *prog, const GnnJson *spec)
 	int		   *last;
 	bool		views[GNN_NUM_EDGE_VIEWS] = {false};
 	bool		weight = false;
+	bool		relation = false;
 	char	   *text;
 	int			n;
 
@@ -589,7 +602,9 @@ check_program(const GnnProgram *prog, const GnnJson *spec)
 				  op->view);
 		}
 
-		if (op->kind == GNN_OP_EDGE_WEIGHT)
+		if (op->kind == GNN_OP_EDGE_WEIGHT && op->relation)
+			relation = true;
+		else if (op->kind == GNN_OP_EDGE_WEIGHT)
 			weight = true;
 		if (op->kind == GNN_OP_AGGREGATE ||
 			prog->regs[op->out].space == GNN_SPACE_EDGE)
@@ -607,6 +622,8 @@ check_program(const GnnProgram *prog, const GnnJson *spec)
 			  v, prog->uses_views[v]);
 	CHECK(prog->uses_weight == weight, -1, "uses_weight is %d",
 		  prog->uses_weight);
+	CHECK(prog->uses_relation == relation, -1, "uses_relation is %d",
+		  prog->uses_relation);
 	CHECK(prog->nparams > 0, -1, INT64_FORMAT " parameters", prog->nparams);
 
 	/* the layers chain from the input width to the output width */
