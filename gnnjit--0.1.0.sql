@@ -171,8 +171,10 @@ REVOKE ALL ON FUNCTION @extschema@.gnn_shard_execute(text, text) FROM PUBLIC;
 -- Copy a local graph into hash-partitioned tables whose partitions are
 -- postgres_fdw foreign tables on the given servers (partition r on
 -- servers[r]): nodes by hash(id), edges by hash(dst), so each shard holds
--- the in-edges of its nodes.  Creates gnnjit and the shard tables (with an
--- index on id and on dst) on the servers, and copies the rows.
+-- the in-edges of its nodes.  The new tables go in the node table's
+-- schema; the shard tables <name>_<r> in a schema of that name on the
+-- servers, created with gnnjit if missing (an existing table is an error,
+-- never replaced), with an index on id and on dst.
 CREATE FUNCTION @extschema@.gnn_distribute(
     edges      regclass,
     nodes      regclass,
@@ -183,6 +185,7 @@ CREATE FUNCTION @extschema@.gnn_distribute(
     id         name DEFAULT 'id')
 RETURNS TABLE (remainder integer, server text, node_rows bigint, edge_rows bigint)
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n      integer := coalesce(array_length(servers, 1), 0);
@@ -191,15 +194,15 @@ DECLARE
     cols   text;
     idx    text;
     remote text;
+    parent text;
 BEGIN
     IF n < 1 THEN
         RAISE EXCEPTION 'gnn_distribute needs at least one server'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    EXECUTE format('CREATE TABLE %I (LIKE %s) PARTITION BY HASH (%I)', nodes_name, nodes, id);
-    EXECUTE format('CREATE TABLE %I (LIKE %s) PARTITION BY HASH (%I)', edges_name, edges, dst);
-    SELECT c.relnamespace::regnamespace::text INTO nsp
-        FROM pg_class c WHERE c.oid = nodes_name::regclass;
+    SELECT c.relnamespace::regnamespace::text INTO nsp FROM pg_class c WHERE c.oid = nodes;
+    EXECUTE format('CREATE TABLE %I.%I (LIKE %s) PARTITION BY HASH (%I)', nsp, nodes_name, nodes, id);
+    EXECUTE format('CREATE TABLE %I.%I (LIKE %s) PARTITION BY HASH (%I)', nsp, edges_name, edges, dst);
 
     FOR r IN 0 .. n - 1 LOOP
         FOREACH tbl IN ARRAY ARRAY[nodes, edges] LOOP
@@ -210,36 +213,35 @@ BEGIN
                 FROM pg_attribute a
                 WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped;
             IF tbl = nodes THEN
-                remote := nodes_name || '_' || r;
+                parent := nodes_name;
                 cols := cols || format(', PRIMARY KEY (%I)', id);
                 idx := '';
             ELSE
-                remote := edges_name || '_' || r;
-                idx := format('; CREATE INDEX ON %I.%I (%I)', nsp, remote, dst);
+                parent := edges_name;
+                idx := format('; CREATE INDEX ON %I.%I (%I)', nsp, parent || '_' || r, dst);
             END IF;
+            remote := parent || '_' || r;
             -- committed now, so that postgres_fdw's connection can fill it
             PERFORM @extschema@.gnn_shard_execute(servers[r + 1],
                 format('CREATE EXTENSION IF NOT EXISTS gnnjit; '
-                       'CREATE SCHEMA IF NOT EXISTS %I; '
-                       'DROP TABLE IF EXISTS %I.%I; CREATE TABLE %I.%I (%s)%s',
-                       nsp, nsp, remote, nsp, remote, cols, idx));
-            EXECUTE format('CREATE FOREIGN TABLE %I PARTITION OF %I '
+                       'CREATE SCHEMA IF NOT EXISTS %I; CREATE TABLE %I.%I (%s)%s',
+                       nsp, nsp, remote, cols, idx));
+            EXECUTE format('CREATE FOREIGN TABLE %I.%I PARTITION OF %I.%I '
                            'FOR VALUES WITH (MODULUS %s, REMAINDER %s) SERVER %I '
                            'OPTIONS (schema_name %L, table_name %L, batch_size ''1000'')',
-                           remote, CASE WHEN tbl = nodes THEN nodes_name ELSE edges_name END,
-                           n, r, servers[r + 1], nsp, remote);
+                           nsp, remote, nsp, parent, n, r, servers[r + 1], nsp, remote);
         END LOOP;
     END LOOP;
 
-    EXECUTE format('INSERT INTO %I SELECT * FROM %s', nodes_name, nodes);
-    EXECUTE format('INSERT INTO %I SELECT * FROM %s', edges_name, edges);
-    EXECUTE format('ANALYZE %I, %I', nodes_name, edges_name);
+    EXECUTE format('INSERT INTO %I.%I SELECT * FROM %s', nsp, nodes_name, nodes);
+    EXECUTE format('INSERT INTO %I.%I SELECT * FROM %s', nsp, edges_name, edges);
+    EXECUTE format('ANALYZE %I.%I, %I.%I', nsp, nodes_name, nsp, edges_name);
 
     FOR r IN 0 .. n - 1 LOOP
         remainder := r;
         server := servers[r + 1];
-        EXECUTE format('SELECT count(*) FROM %I', nodes_name || '_' || r) INTO node_rows;
-        EXECUTE format('SELECT count(*) FROM %I', edges_name || '_' || r) INTO edge_rows;
+        EXECUTE format('SELECT count(*) FROM %I.%I', nsp, nodes_name || '_' || r) INTO node_rows;
+        EXECUTE format('SELECT count(*) FROM %I.%I', nsp, edges_name || '_' || r) INTO edge_rows;
         RETURN NEXT;
     END LOOP;
 END

@@ -104,6 +104,16 @@ is($coord->safe_psql('postgres', 'SELECT count(*) FROM dnodes') . ' '
 	  . $coord->safe_psql('postgres', 'SELECT count(*) FROM dedges'),
 	'3000 30000', 'every node and edge moved');
 
+# a table of that name on a shard is never replaced
+$shards[0]->safe_psql('postgres', 'CREATE TABLE public.xnodes_0 (keep int); INSERT INTO xnodes_0 VALUES (42)');
+my ($rc, $stdout, $stderr) = $coord->psql('postgres',
+	"SELECT * FROM gnn_distribute('edges', 'nodes', ARRAY[$servers], 'xedges', 'xnodes')");
+like($stderr, qr/shard "s0": relation "xnodes_0" already exists/,
+	'gnn_distribute stops at an existing shard table, naming the shard');
+is($shards[0]->safe_psql('postgres', 'SELECT keep FROM xnodes_0') . ' '
+	  . $coord->safe_psql('postgres', "SELECT to_regclass('xnodes') IS NULL"),
+	'42 t', '... which keeps its rows, and nothing is created here');
+
 # rows of the distributed run that differ from the local run by more than 1e-6
 sub mismatches
 {
