@@ -29,6 +29,7 @@ OBJS = \
 	src/wire.o \
 	src/shard.o \
 	src/dist.o \
+	src/citus.o \
 	jit/codegen.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit -I$(libpq_srcdir)

@@ -129,7 +129,7 @@ LANGUAGE C STRICT STABLE;
 CREATE FUNCTION @extschema@.gnn_shard_open(
     model text, fingerprint text, edges regclass, nodes regclass,
     src name, dst name, weight name, id name, features name,
-    modulus integer, remainder integer)
+    modulus integer, remainder integer, bounds integer[] DEFAULT NULL)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'gnn_shard_open'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;

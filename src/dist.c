@@ -6,7 +6,8 @@
  * A graph is distributed when its node table is hash-partitioned on the id
  * and its edge table on dst with the same modulus, and every partition is
  * a foreign table (postgres_fdw) on the server holding that shard: each
- * node's in-edges then live on its own shard.  The coordinator connects to
+ * node's in-edges then live on its own shard.  (Citus-distributed tables
+ * are found by citus.c and run the same way.)  The coordinator connects to
  * every shard with libpq, from the foreign server's options and the
  * caller's user mapping as postgres_fdw does, makes sure each shard has
  * the same model (by fingerprint, installing it if not), and drives the
@@ -35,6 +36,7 @@
 #include "fmgr.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "libpq-fe.h"
@@ -55,6 +57,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "citus.h"
 #include "dist.h"
 #include "gnnjit.h"
 #include "infer.h"
@@ -68,7 +71,10 @@ int			gnn_shard_timeout_ms = 0;
 
 /* ---------- finding the shards ---------- */
 
-/* Whether relid is a partitioned table with a foreign partition */
+/*
+ * Whether relid is distributed: a partitioned table with a foreign
+ * partition, or a Citus hash-distributed table
+ */
 bool
 gnn_dist_relation(Oid relid)
 {
@@ -77,7 +83,7 @@ gnn_dist_relation(Oid relid)
 	bool		found = false;
 
 	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return false;
+		return gnn_citus_relation(relid);
 	rel = table_open(relid, AccessShareLock);
 	pd = RelationGetPartitionDesc(rel, true);
 	for (int i = 0; i < pd->nparts && !found; i++)
@@ -224,6 +230,12 @@ gnn_dist_lookup(const GnnGraphSource *src)
 	const char *cols[5] = {src->src_col, src->dst_col, src->weight_col,
 	src->id_col, src->features_col};
 
+	if ((d = gnn_citus_lookup(src)) != NULL)
+	{
+		check_select(src->nodes);
+		check_select(src->edges);
+		return d;
+	}
 	if (!gnn_dist_relation(src->nodes))
 		return NULL;
 	check_select(src->nodes);
@@ -276,6 +288,8 @@ gnn_dist_describe(Oid relid)
 	char	  **names;
 	StringInfoData buf;
 
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return gnn_citus_describe(relid);
 	if (!gnn_dist_relation(relid))
 		return NULL;
 	rel = table_open(relid, AccessShareLock);
@@ -362,15 +376,40 @@ add_options(List *options, const char **keys, const char **values, int n)
 static void
 shard_connect(ShardConn *c)
 {
-	ForeignServer *server = GetForeignServer(c->sh->serverid);
-	UserMapping *um = GetUserMapping(GetUserId(), c->sh->serverid);
-	int			max = list_length(server->options) + list_length(um->options) + 3;
-	const char **keys = palloc(sizeof(char *) * max);
-	const char **values = palloc(sizeof(char *) * max);
+	ForeignServer *server = NULL;
+	UserMapping *um = NULL;
+	int			max = 7;
+	const char **keys;
+	const char **values;
 	int			n = 0;
+	Oid			user = GetUserId();
 
-	n = add_options(server->options, keys, values, n);
-	n = add_options(um->options, keys, values, n);
+	if (OidIsValid(c->sh->serverid))
+	{
+		server = GetForeignServer(c->sh->serverid);
+		um = GetUserMapping(user, c->sh->serverid);
+		user = um->userid;
+		max += list_length(server->options) + list_length(um->options);
+	}
+	keys = palloc(sizeof(char *) * max);
+	values = palloc(sizeof(char *) * max);
+	if (server)
+	{
+		n = add_options(server->options, keys, values, n);
+		n = add_options(um->options, keys, values, n);
+	}
+	else
+	{
+		/* a Citus worker: as Citus connects, to this database as this user */
+		keys[n] = "host";
+		values[n++] = c->sh->host;
+		keys[n] = "port";
+		values[n++] = psprintf("%d", c->sh->port);
+		keys[n] = "dbname";
+		values[n++] = get_database_name(MyDatabaseId);
+		keys[n] = "user";
+		values[n++] = GetUserNameFromId(GetUserId(), false);
+	}
 	keys[n] = "fallback_application_name";
 	values[n++] = "gnnjit";
 	keys[n] = "client_encoding";
@@ -385,11 +424,11 @@ shard_connect(ShardConn *c)
 				 errmsg("could not connect to shard \"%s\"", c->sh->server),
 				 errdetail_internal("%s", c->conn ? pchomp(PQerrorMessage(c->conn)) :
 									"out of memory")));
-	if (!superuser_arg(um->userid) && !PQconnectionUsedPassword(c->conn))
+	if (!superuser_arg(user) && !PQconnectionUsedPassword(c->conn))
 		ereport(ERROR,
 				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
 				 errmsg("password is required to connect to shard \"%s\"", c->sh->server),
-				 errdetail("Non-superusers must give a password in the user mapping.")));
+				 errdetail("Non-superusers must authenticate to shards with a password (in the user mapping, or for Citus workers in a password file).")));
 }
 
 /* Cancel what the shards run, and close every connection */
@@ -749,25 +788,36 @@ static void
 open_shards(DistRun *run, const char *fingerprint, StringInfo routed)
 {
 	GnnDist    *d = run->d;
-	Oid			types[11];
+	Oid			types[12];
 	PGresult  **res = palloc(sizeof(PGresult *) * d->nshards);
+	char	   *bounds = NULL;
 
-	for (int i = 0; i < 11; i++)
+	for (int i = 0; i < 12; i++)
 		types[i] = TEXTOID;
+	if (d->bounds)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (int r = 0; r < d->nshards; r++)
+			appendStringInfo(&buf, "%s%d", r ? "," : "{", d->bounds[r]);
+		appendStringInfoChar(&buf, '}');
+		bounds = buf.data;
+	}
 	begin_round(run);
 	for (int r = 0; r < d->nshards; r++)
 	{
 		GnnDistShard *sh = &d->shards[r];
-		const char *params[11] = {run->model->name, fingerprint, sh->edges, sh->nodes,
+		const char *params[12] = {run->model->name, fingerprint, sh->edges, sh->nodes,
 			sh->cols[0], sh->cols[1], sh->cols[2], sh->cols[3], sh->cols[4],
-		psprintf("%d", d->modulus), psprintf("%d", r)};
-		int			lengths[11] = {0};
+		psprintf("%d", d->modulus), psprintf("%d", r), bounds};
+		int			lengths[12] = {0};
 
 		send_query(run, &run->c[r],
 				   psprintf("SELECT %s.gnn_shard_open($1, $2, $3::regclass, $4::regclass, "
-							"$5, $6, $7, $8, $9, $10::integer, $11::integer)",
+							"$5, $6, $7, $8, $9, $10::integer, $11::integer, $12::integer[])",
 							run->c[r].schema),
-				   11, types, params, lengths, true);
+				   12, types, params, lengths, true);
 	}
 	for (int r = 0; r < d->nshards; r++)
 		res[r] = finish_query(run, &run->c[r]);

@@ -15,7 +15,9 @@
 typedef struct GnnDistShard
 {
 	int			remainder;
-	Oid			serverid;
+	Oid			serverid;		/* postgres_fdw: the foreign server */
+	char	   *host;			/* Citus: the worker node */
+	int			port;
 	char	   *server;			/* for messages and EXPLAIN */
 	char	   *edges;			/* the remote tables, qualified and quoted */
 	char	   *nodes;
@@ -37,6 +39,9 @@ typedef struct GnnDist
 	int			modulus;
 	int			nshards;
 	GnnDistShard *shards;		/* by remainder */
+	int32	   *bounds;			/* Citus: each shard's least hash value,
+								 * ascending; NULL: PostgreSQL's hash
+								 * partitioning */
 
 	/* measured by a run */
 	int			nlayers;

@@ -77,6 +77,7 @@ typedef struct GnnShard
 	GnnExec		ex;
 	int			modulus;
 	int			remainder;
+	int32	   *bounds;			/* Citus: least hash of each shard, or NULL */
 	int64		nedges;
 	int			nhalo_peers;
 	ShardPeer  *halo;			/* rows received, per owning shard */
@@ -131,6 +132,33 @@ gnn_shard_of(int64 id, int modulus)
 	return (int) (hash_combine64(0, h) % (uint64) modulus);
 }
 
+/* The shard of a node id: by PostgreSQL's partitioning, or Citus' intervals */
+static int
+owner_of(const GnnShard *s, int64 id)
+{
+	int32		h;
+	int			lo = 0,
+				hi = s->modulus - 1;
+
+	if (s->bounds == NULL)
+		return gnn_shard_of(id, s->modulus);
+	h = DatumGetInt32(DirectFunctionCall1(hashint8, Int64GetDatum(id)));
+	if (h < s->bounds[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("node " INT64_FORMAT " hashes below every shard's interval", id)));
+	while (lo < hi)
+	{
+		int			mid = (lo + hi + 1) / 2;
+
+		if (s->bounds[mid] <= h)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
 /* ---------- open ---------- */
 
 /* Every node of the shard's node table must hash to the shard */
@@ -139,7 +167,7 @@ check_placement(GnnShard *s, const GnnGraphSource *src)
 {
 	for (int64 i = 0; i < s->g->nlocal; i++)
 	{
-		int			r = gnn_shard_of(s->g->ids[i], s->modulus);
+		int			r = owner_of(s, s->g->ids[i]);
 
 		if (r != s->remainder)
 			ereport(ERROR,
@@ -163,7 +191,7 @@ build_halo(GnnShard *s, const GnnGraphSource *src)
 
 	for (int64 h = g->nlocal; h < g->nnodes; h++)
 	{
-		int			o = gnn_shard_of(g->ids[h], s->modulus);
+		int			o = owner_of(s, g->ids[h]);
 
 		if (o == s->remainder)
 			ereport(ERROR,
@@ -219,6 +247,27 @@ check_fingerprint(const char *model, const char *expected)
 						   fp ? fp : "none", expected)));
 }
 
+/* Citus' shard intervals: modulus ascending least hash values */
+static int32 *
+bounds_arg(ArrayType *arr, int modulus, MemoryContext cxt)
+{
+	int32	   *bounds;
+
+	if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != modulus ||
+		array_contains_nulls(arr) || ARR_ELEMTYPE(arr) != INT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bounds must be an array of modulus integers without NULLs")));
+	bounds = MemoryContextAlloc(cxt, sizeof(int32) * modulus);
+	memcpy(bounds, ARR_DATA_PTR(arr), sizeof(int32) * modulus);
+	for (int i = 1; i < modulus; i++)
+		if (bounds[i] <= bounds[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bounds must ascend")));
+	return bounds;
+}
+
 static const char *
 name_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -262,7 +311,10 @@ open_shard(GnnShard *s, const char *fingerprint, GnnGraphSource *src)
 
 /*
  * gnn_shard_open(model, fingerprint, edges, nodes, src, dst, weight, id,
- *				  features, modulus, remainder) RETURNS bytea
+ *				  features, modulus, remainder, bounds) RETURNS bytea
+ *
+ * modulus shards, this one number remainder; with bounds (Citus), shard i
+ * holds the ids whose hash is in [bounds[i], bounds[i + 1]).
  */
 Datum
 gnn_shard_open(PG_FUNCTION_ARGS)
@@ -300,6 +352,8 @@ gnn_shard_open(PG_FUNCTION_ARGS)
 	shard->remainder = PG_GETARG_INT32(10);
 	PG_TRY();
 	{
+		if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
+			shard->bounds = bounds_arg(PG_GETARG_ARRAYTYPE_P(11), shard->modulus, cxt);
 		shard->model = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 		old = MemoryContextSwitchTo(cxt);
 		requests = open_shard(shard, text_to_cstring(PG_GETARG_TEXT_PP(1)), &src);

@@ -11,6 +11,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use lib 't';
+use GnnModels;
 
 my $coord = PostgreSQL::Test::Cluster->new('coordinator');
 $coord->init;
@@ -26,58 +28,7 @@ for my $i (0 .. 2)
 	push @shards, $s;
 }
 
-# ---------- models: deterministic pseudo-random weights ----------
-
-my $seed = 12345;
-sub rnd				# uniform in [-0.5, 0.5)
-{
-	$seed = ($seed * 1103515245 + 12345) % 2147483648;
-	return $seed / 2147483648 - 0.5;
-}
-
-# A safetensors file (hex) of float32 tensors: [name, [shape]]...
-sub safetensors
-{
-	my (@tensors) = @_;
-	my ($data, @hdr) = ('');
-	for my $t (@tensors)
-	{
-		my ($name, $shape) = @$t;
-		my $n = 1;
-		$n *= $_ for @$shape;
-		my $begin = length($data);
-		$data .= pack('f<*', map { rnd() } 1 .. $n);
-		push @hdr, sprintf('"%s": {"dtype": "F32", "shape": [%s], "data_offsets": [%d, %d]}',
-			$name, join(', ', @$shape), $begin, length($data));
-	}
-	my $json = '{' . join(', ', @hdr) . '}';
-	return unpack('H*', pack('Q<', length($json)) . $json . $data);
-}
-
-sub create_model
-{
-	my ($name, $spec, @tensors) = @_;
-	$coord->safe_psql('postgres',
-		"SELECT gnn_create_model('$name', '$spec', decode('" . safetensors(@tensors) . "', 'hex'))");
-}
-
-create_model('sage',
-	'{"layers": [{"type": "SAGEConv", "prefix": "c0", "in_channels": 16, "out_channels": 16},'
-	  . ' {"type": "ReLU"},'
-	  . ' {"type": "SAGEConv", "prefix": "c1", "in_channels": 16, "out_channels": 8}]}',
-	map { (["$_.lin_l.weight", [$_ eq 'c0' ? 16 : 8, 16]], ["$_.lin_l.bias", [$_ eq 'c0' ? 16 : 8]],
-		   ["$_.lin_r.weight", [$_ eq 'c0' ? 16 : 8, 16]]) } ('c0', 'c1'));
-create_model('gcn',
-	'{"layers": [{"type": "GCNConv", "prefix": "c0", "in_channels": 16, "out_channels": 16},'
-	  . ' {"type": "ReLU"},'
-	  . ' {"type": "GCNConv", "prefix": "c1", "in_channels": 16, "out_channels": 8}]}',
-	(['c0.lin.weight', [16, 16]], ['c0.bias', [16]], ['c1.lin.weight', [8, 16]], ['c1.bias', [8]]));
-create_model('gat',
-	'{"layers": [{"type": "GATConv", "prefix": "c0", "in_channels": 16, "out_channels": 4, "heads": 4},'
-	  . ' {"type": "ELU"},'
-	  . ' {"type": "GATConv", "prefix": "c1", "in_channels": 16, "out_channels": 8, "heads": 1}]}',
-	(['c0.lin.weight', [16, 16]], ['c0.att_src', [1, 4, 4]], ['c0.att_dst', [1, 4, 4]], ['c0.bias', [16]],
-	 ['c1.lin.weight', [8, 16]], ['c1.att_src', [1, 1, 8]], ['c1.att_dst', [1, 1, 8]], ['c1.bias', [8]]));
+GnnModels::create_models($coord);
 
 # ---------- the graph, local and sharded ----------
 
@@ -118,17 +69,7 @@ is($shards[0]->safe_psql('postgres', 'SELECT keep FROM xnodes_0') . ' '
 sub mismatches
 {
 	my ($model, $args, $set) = @_;
-	$args //= '';
-	$set //= '';
-	return $coord->safe_psql('postgres', qq{$set
-		WITH l AS (SELECT * FROM gnn_infer('$model', 'edges', 'nodes'$args)),
-		     d AS (SELECT * FROM gnn_infer('$model', 'dedges', 'dnodes'$args))
-		SELECT (SELECT count(*) FROM d) || ' rows, '
-		    || (SELECT count(*) FROM l FULL JOIN d USING (node_id)
-		        WHERE l.embedding IS NULL OR d.embedding IS NULL
-		           OR array_length(l.embedding, 1) <> array_length(d.embedding, 1)
-		           OR EXISTS (SELECT 1 FROM unnest(l.embedding, d.embedding) AS u(x, y)
-		                      WHERE abs(x - y) > 1e-6)) || ' differ'});
+	return GnnModels::mismatches($coord, $model, 'dedges', 'dnodes', $args, $set);
 }
 
 is(mismatches('sage'), '3000 rows, 0 differ', 'SAGE: distributed = local');
