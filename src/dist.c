@@ -66,8 +66,8 @@
 
 int			gnn_shard_timeout_ms = 0;
 
-/* Output rows per message from a shard */
-#define GNN_FETCH_ROWS 65536
+/* Bytes of output rows per message from a shard */
+#define GNN_FETCH_BYTES (32 * 1024 * 1024)
 
 /* ---------- finding the shards ---------- */
 
@@ -882,6 +882,12 @@ take_rows(GnnInferResult *out, int64 *ids, float *y, int64 *pos,
 	pfree(parts);
 }
 
+static int
+fetch_rows_per_message(int width)
+{
+	return (int) Max(1, GNN_FETCH_BYTES / (sizeof(int64) + sizeof(float) * (int64) width));
+}
+
 /* fetch: the output rows of every shard, streamed one message at a time */
 static void
 fetch_rows(DistRun *run, GnnInferResult *out)
@@ -898,7 +904,7 @@ fetch_rows(DistRun *run, GnnInferResult *out)
 	{
 		send_query(run, &run->c[r],
 				   psprintf("SELECT %s.gnn_shard_fetch(%d)", run->c[r].schema,
-							GNN_FETCH_ROWS), 0, NULL, NULL, NULL, true);
+							fetch_rows_per_message(out->width)), 0, NULL, NULL, NULL, true);
 		if (!PQsetSingleRowMode(run->c[r].conn))
 			elog(ERROR, "could not fetch rows one at a time from shard \"%s\"",
 				 d->shards[r].server);
