@@ -152,7 +152,7 @@ LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION @extschema@.gnn_shard_stats(
     OUT nodes bigint, OUT halo bigint, OUT edges bigint, OUT peak_bytes bigint,
     OUT compute_ms double precision, OUT jit boolean,
-    OUT layer_ms double precision[])
+    OUT layer_ms double precision[], OUT busy_ms double precision)
 AS 'MODULE_PATHNAME', 'gnn_shard_stats'
 LANGUAGE C STRICT VOLATILE;
 

@@ -320,7 +320,6 @@ typedef struct ShardConn
 	GnnDistShard *sh;
 	PGconn	   *conn;
 	bool		busy;			/* a query is running */
-	instr_time	sent;
 	char	   *schema;			/* gnnjit's schema there, quoted */
 } ShardConn;
 
@@ -483,7 +482,6 @@ send_query(DistRun *run, ShardConn *c, const char *sql, int nparams,
 				 errmsg("could not send a query to shard \"%s\"", c->sh->server),
 				 errdetail_internal("%s", pchomp(PQerrorMessage(c->conn)))));
 	c->busy = true;
-	INSTR_TIME_SET_CURRENT(c->sent);
 	pfree(formats);
 }
 
@@ -550,12 +548,7 @@ next_result(DistRun *run, ShardConn *c)
 	res = PQgetResult(c->conn);
 	if (res == NULL)
 	{
-		instr_time	now;
-
 		c->busy = false;
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, c->sent);
-		c->sh->busy_ms += INSTR_TIME_GET_MILLISEC(now);
 		return NULL;
 	}
 	switch (PQresultStatus(res))
@@ -834,7 +827,7 @@ read_stats(DistRun *run, GnnInferResult *out)
 	for (int r = 0; r < d->nshards; r++)
 		send_query(run, &run->c[r],
 				   psprintf("SELECT nodes, halo, edges, peak_bytes, compute_ms, jit, "
-							"array_to_string(layer_ms, ',') FROM %s.gnn_shard_stats()",
+							"array_to_string(layer_ms, ','), busy_ms FROM %s.gnn_shard_stats()",
 							run->c[r].schema), 0, NULL, NULL, NULL, false);
 	out->stats.layer_ms = palloc0(sizeof(double) * Max(d->nlayers, 1));
 	out->stats.nlayers = d->nlayers;
@@ -851,6 +844,7 @@ read_stats(DistRun *run, GnnInferResult *out)
 		sh->edges_count = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 		sh->peak_bytes = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 		sh->compute_ms = strtod(PQgetvalue(res, 0, 4), NULL);
+		sh->busy_ms = strtod(PQgetvalue(res, 0, 7), NULL);
 		sh->jit = (PQgetvalue(res, 0, 5)[0] == 't');
 		PQclear(res);
 		for (tok = strtok(ms, ","); tok && l < d->nlayers; tok = strtok(NULL, ","), l++)

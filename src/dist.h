@@ -28,7 +28,7 @@ typedef struct GnnDistShard
 	int64		halo;
 	int64		edges_count;
 	int64		peak_bytes;
-	double		busy_ms;		/* waiting for the shard's answers */
+	double		busy_ms;		/* the shard's time in its part of the run */
 	double		compute_ms;		/* the shard's own time in its layers */
 	bool		jit;
 	bool		model_sent;		/* the model was (re)installed on it */

@@ -39,6 +39,9 @@
 
 #define GNN_MAX_COLS 3
 
+/* Rows assumed of a table never analyzed, at most */
+#define GNN_UNANALYZED_ROWS 65536
+
 /* A table and the columns read from it */
 typedef struct TableRead
 {
@@ -392,6 +395,15 @@ estimate_rows(Relation rel)
 		widths = palloc0(sizeof(int32) * (RelationGetNumberOfAttributes(rel) + 1));
 		estimate_rel_size(rel, widths, &pages, &tuples, &allvisfrac);
 		pfree(widths);
+
+		/*
+		 * Never analyzed: the estimate comes from the table's size and
+		 * assumed row widths, and arrays make it many times too high (a
+		 * shard just filled by gnn_distribute).  Start small; the arrays
+		 * grow as rows come.
+		 */
+		if (rel->rd_rel->reltuples < 0)
+			tuples = Min(tuples, GNN_UNANALYZED_ROWS);
 	}
 	else if (rel->rd_rel->reltuples > 0)
 		tuples = rel->rd_rel->reltuples;

@@ -311,10 +311,11 @@ gnn_infer(PG_FUNCTION_ARGS)
 	Datum		values[GNN_INFER_NARGS];
 	bool		nulls[GNN_INFER_NARGS];
 
+	/* an older SQL definition passes fewer arguments: the rest are NULL */
 	for (int i = 0; i < GNN_INFER_NARGS; i++)
 	{
-		values[i] = PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i);
+		values[i] = i < PG_NARGS() ? PG_GETARG_DATUM(i) : (Datum) 0;
+		nulls[i] = i < PG_NARGS() ? PG_ARGISNULL(i) : true;
 	}
 	model = gnn_infer_args(values, nulls, &src, &opts);
 	InitMaterializedSRF(fcinfo, 0);

@@ -862,7 +862,7 @@ explain_shards(const GnnDist *d, GnnModel *model, ExplainState *es)
 						 sh->jit ? ", compiled code" : "",
 						 sh->model_sent ? ", model sent" : "");
 		if (es->timing)
-			appendStringInfo(&buf, ", %.3f ms (layers %.3f ms)", sh->busy_ms,
+			appendStringInfo(&buf, ", %.3f ms on the shard (layers %.3f ms)", sh->busy_ms,
 							 sh->compute_ms);
 		ExplainPropertyText(psprintf("Shard %s", sh->server), buf.data, es);
 	}
@@ -911,7 +911,15 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 	}
 	if (s->res.pruned)
 		ExplainPropertyInteger("Receptive Field", "nodes", s->res.field_nodes, es);
-	ExplainPropertyInteger("Peak Memory", "kB", (s->res.stats.peak_bytes + 1023) / 1024, es);
+	ExplainPropertyInteger(s->res.dist ? "Peak Memory per Shard" : "Peak Memory", "kB",
+						   (s->res.stats.peak_bytes + 1023) / 1024, es);
+	if (s->res.dist)
+	{
+		/* compiled code ran on the shards (their lines say which), not here */
+		if (model && es->timing)
+			explain_layer_times(s, model, es);
+		return;
+	}
 	ExplainPropertyText("Compiled Code", !s->res.jit ? "not used" :
 						s->res.jit_compiled ? "compiled" : "cached", es);
 	if (s->res.jit)

@@ -89,7 +89,8 @@ typedef struct GnnShard
 	bool	   *received;		/* per register: halo rows are in */
 	bool		done;
 	int64		fetched;		/* output rows returned */
-	double		compute_ms;
+	double		compute_ms;		/* in the layers */
+	double		busy_ms;		/* in open, serve and steps */
 } GnnShard;
 
 static GnnShard *shard = NULL;
@@ -157,6 +158,18 @@ owner_of(const GnnShard *s, int64 id)
 			hi = mid - 1;
 	}
 	return lo;
+}
+
+/* Add the time since start to the session's busy time */
+static void
+add_busy(GnnShard *s, instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	if (s)
+		s->busy_ms += INSTR_TIME_GET_MILLISEC(now);
 }
 
 /* ---------- open ---------- */
@@ -323,7 +336,9 @@ gnn_shard_open(PG_FUNCTION_ARGS)
 	MemoryContext cxt;
 	MemoryContext old;
 	bytea	   *requests;
+	instr_time	start;
 
+	INSTR_TIME_SET_CURRENT(start);
 	drop_shard();
 	for (int i = 0; i < 11; i++)
 		if (PG_ARGISNULL(i) && i != 6)
@@ -360,6 +375,7 @@ gnn_shard_open(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		requests = (bytea *) PG_DETOAST_DATUM_COPY(PointerGetDatum(requests));
 		gnn_progress_end();
+		add_busy(shard, start);
 	}
 	PG_CATCH();
 	{
@@ -431,7 +447,9 @@ gnn_shard_serve(PG_FUNCTION_ARGS)
 {
 	GnnShard   *s = current_shard();
 	int			nparts;
+	instr_time	start;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (s->served)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -444,6 +462,7 @@ gnn_shard_serve(PG_FUNCTION_ARGS)
 		serve_requests(s, parts, nparts);
 		MemoryContextSwitchTo(old);
 		s->served = true;
+		add_busy(s, start);
 	}
 	PG_CATCH();
 	{
@@ -543,7 +562,9 @@ gnn_shard_step(PG_FUNCTION_ARGS)
 {
 	GnnShard   *s = current_shard();
 	bytea	   *out = NULL;
+	instr_time	start;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (!s->served || s->done)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -566,6 +587,7 @@ gnn_shard_step(PG_FUNCTION_ARGS)
 		if (out)
 			out = (bytea *) PG_DETOAST_DATUM_COPY(PointerGetDatum(out));
 		gnn_progress_end();
+		add_busy(s, start);
 	}
 	PG_CATCH();
 	{
@@ -628,15 +650,15 @@ gnn_shard_fetch(PG_FUNCTION_ARGS)
 
 /*
  * gnn_shard_stats(OUT nodes, OUT halo, OUT edges, OUT peak_bytes,
- *				   OUT compute_ms, OUT jit, OUT layer_ms)
+ *				   OUT compute_ms, OUT jit, OUT layer_ms, OUT busy_ms)
  */
 Datum
 gnn_shard_stats(PG_FUNCTION_ARGS)
 {
 	GnnShard   *s = current_shard();
 	TupleDesc	desc;
-	Datum		values[7];
-	bool		nulls[7] = {0};
+	Datum		values[8];
+	bool		nulls[8] = {0};
 	Datum	   *ms = palloc(sizeof(Datum) * Max(s->ex.stats.nlayers, 1));
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -651,6 +673,7 @@ gnn_shard_stats(PG_FUNCTION_ARGS)
 	values[5] = BoolGetDatum(s->ex.jit);
 	values[6] = PointerGetDatum(construct_array(ms, s->ex.stats.nlayers, FLOAT8OID,
 												8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[7] = Float8GetDatum(s->busy_ms);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
