@@ -71,10 +71,14 @@ gnn_k_axpy(float *y, float alpha, const float *a, const float *b, int64 n)
 		y[i] = alpha * a[i] + b[i];
 }
 
-/* y = a * b, where b has "heads" columns each scaling width/heads of a's */
+/*
+ * y = a * b, or with divide a / b (0 where b is 0), where b has "heads"
+ * columns each scaling width/heads of a's (heads = width: element-wise).
+ * divide is a constant at every call, so each use compiles to one loop.
+ */
 static inline void
-gnn_k_mul_heads(float *y, const float *a, const float *b, int64 rows,
-				int width, int heads)
+gnn_k_scale_heads(float *y, const float *a, const float *b, int64 rows,
+				  int width, int heads, bool divide)
 {
 	int			c = width / heads;
 
@@ -85,12 +89,15 @@ gnn_k_mul_heads(float *y, const float *a, const float *b, int64 rows,
 			const float *ar = a + r * width + h * c;
 			float	   *yr = y + r * width + h * c;
 
-			for (int j = 0; j < c; j++)
-				yr[j] = ar[j] * s;
+			if (divide)
+				for (int j = 0; j < c; j++)
+					yr[j] = (s != 0.0f) ? ar[j] / s : 0.0f;
+			else
+				for (int j = 0; j < c; j++)
+					yr[j] = ar[j] * s;
 		}
 }
 
-/* y = a * scale + shift per column; scale may be NULL (1) */
 static inline void
 gnn_k_affine(float *y, const float *a, const float *scale, const float *shift,
 			 int64 rows, int width)
@@ -199,25 +206,6 @@ gnn_k_equals(float *y, const float *a, int64 n, float value)
 {
 	for (int64 i = 0; i < n; i++)
 		y[i] = (a[i] == value) ? 1.0f : 0.0f;
-}
-
-/* y = a / b, 0 where b is 0; b has a's width or one column per head */
-static inline void
-gnn_k_div_heads(float *y, const float *a, const float *b, int64 rows,
-				int width, int heads)
-{
-	int			c = width / heads;
-
-	for (int64 r = 0; r < rows; r++)
-		for (int h = 0; h < heads; h++)
-		{
-			float		d = b[r * heads + h];
-			const float *ar = a + r * width + h * c;
-			float	   *yr = y + r * width + h * c;
-
-			for (int j = 0; j < c; j++)
-				yr[j] = (d != 0.0f) ? ar[j] / d : 0.0f;
-		}
 }
 
 /* y = [a | b], row by row */
@@ -491,7 +479,7 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			gnn_k_add(y, a, b, n * w);
 			break;
 		case GNN_OP_MUL:
-			gnn_k_mul_heads(y, a, b, n, w, op->wb);
+			gnn_k_scale_heads(y, a, b, n, w, op->wb, false);
 			break;
 		case GNN_OP_AXPY:
 			gnn_k_axpy(y, op->alpha, a, b, n * w);
@@ -522,7 +510,7 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			gnn_k_equals(y, a, n * w, op->alpha);
 			break;
 		case GNN_OP_DIV:
-			gnn_k_div_heads(y, a, b, n, w, op->wb);
+			gnn_k_scale_heads(y, a, b, n, w, op->wb, true);
 			break;
 		case GNN_OP_SLICE:
 			gnn_k_slice(y, a, n, wa, op->start, w);
