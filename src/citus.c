@@ -195,7 +195,7 @@ gnn_citus_lookup(const GnnGraphSource *src)
 				 errhint("Create the edge table with colocate_with => the node table.")));
 
 	d = palloc0(sizeof(GnnDist));
-	d->nshards = d->modulus = nn;
+	d->nshards = nn;
 	d->bounds = palloc(sizeof(int32) * nn);
 	d->shards = palloc0(sizeof(GnnDistShard) * nn);
 	for (int i = 0; i < nn; i++)
@@ -210,7 +210,6 @@ gnn_citus_lookup(const GnnGraphSource *src)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the node and edge tables are not co-located")));
 		d->bounds[i] = ns[i].min;
-		sh->remainder = i;
 		sh->host = ns[i].host;
 		sh->port = ns[i].port;
 		sh->server = psprintf("%s:%d", ns[i].host, ns[i].port);

@@ -246,20 +246,18 @@ gnn_dist_lookup(const GnnGraphSource *src)
 				 errmsg("the node table is distributed but edge table \"%s\" is not",
 						get_rel_name(src->edges))));
 	d = palloc0(sizeof(GnnDist));
-	nodeparts = hash_partitions(src->nodes, src->id_col, &d->modulus);
+	nodeparts = hash_partitions(src->nodes, src->id_col, &d->nshards);
 	edgeparts = hash_partitions(src->edges, src->dst_col, &emod);
-	if (emod != d->modulus)
+	if (emod != d->nshards)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the edge and node tables have different numbers of partitions (%d and %d)",
-						emod, d->modulus)));
-	d->nshards = d->modulus;
+						emod, d->nshards)));
 	d->shards = palloc0(sizeof(GnnDistShard) * d->nshards);
 	for (int r = 0; r < d->nshards; r++)
 	{
 		GnnDistShard *sh = &d->shards[r];
 
-		sh->remainder = r;
 		sh->serverid = GetForeignTable(nodeparts[r])->serverid;
 		sh->server = GetForeignServer(sh->serverid)->servername;
 		if (GetForeignTable(edgeparts[r])->serverid != sh->serverid)
@@ -803,7 +801,7 @@ open_shards(DistRun *run, const char *fingerprint, StringInfo routed)
 		GnnDistShard *sh = &d->shards[r];
 		const char *params[12] = {run->model->name, fingerprint, sh->edges, sh->nodes,
 			sh->cols[0], sh->cols[1], sh->cols[2], sh->cols[3], sh->cols[4],
-		psprintf("%d", d->modulus), psprintf("%d", r), bounds};
+		psprintf("%d", d->nshards), psprintf("%d", r), bounds};
 		int			lengths[12] = {0};
 
 		send_query(run, &run->c[r],

@@ -11,10 +11,9 @@
 #include "graph.h"
 #include "model.h"
 
-/* One shard: a partition remainder, its foreign server and tables */
+/* One shard (its index is its partition remainder): server and tables */
 typedef struct GnnDistShard
 {
-	int			remainder;
 	Oid			serverid;		/* postgres_fdw: the foreign server */
 	char	   *host;			/* Citus: the worker node */
 	int			port;
@@ -36,8 +35,7 @@ typedef struct GnnDistShard
 
 typedef struct GnnDist
 {
-	int			modulus;
-	int			nshards;
+	int			nshards;		/* the partitions' modulus */
 	GnnDistShard *shards;		/* by remainder */
 	int32	   *bounds;			/* Citus: each shard's least hash value,
 								 * ascending; NULL: PostgreSQL's hash

@@ -48,7 +48,6 @@
 #include "infer.h"
 #include "model.h"
 #include "progress.h"
-#include "shard.h"
 #include "wire.h"
 
 #include "idmap.h"
@@ -119,21 +118,11 @@ current_shard(void)
 }
 
 /*
- * The partition of a node id: PostgreSQL's hash partitioning of a single
+ * The shard of a node id.  PostgreSQL's hash partitioning of a single
  * integer column (the integer types' extended hashes agree on common
- * values), so shards agree with the coordinator's partition bounds.
+ * values), so shards agree with the coordinator's partition bounds; or,
+ * for Citus, the interval holding the id's hashint8.
  */
-int
-gnn_shard_of(int64 id, int modulus)
-{
-	uint64		h = DatumGetUInt64(DirectFunctionCall2(hashint8extended,
-													   Int64GetDatum(id),
-													   UInt64GetDatum(HASH_PARTITION_SEED)));
-
-	return (int) (hash_combine64(0, h) % (uint64) modulus);
-}
-
-/* The shard of a node id: by PostgreSQL's partitioning, or Citus' intervals */
 static int
 owner_of(const GnnShard *s, int64 id)
 {
@@ -142,7 +131,13 @@ owner_of(const GnnShard *s, int64 id)
 				hi = s->modulus - 1;
 
 	if (s->bounds == NULL)
-		return gnn_shard_of(id, s->modulus);
+	{
+		uint64		ph = DatumGetUInt64(DirectFunctionCall2(hashint8extended,
+															Int64GetDatum(id),
+															UInt64GetDatum(HASH_PARTITION_SEED)));
+
+		return (int) (hash_combine64(0, ph) % (uint64) s->modulus);
+	}
 	h = DatumGetInt32(DirectFunctionCall1(hashint8, Int64GetDatum(id)));
 	if (h < s->bounds[0])
 		ereport(ERROR,
@@ -168,8 +163,7 @@ add_busy(GnnShard *s, instr_time start)
 
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
-	if (s)
-		s->busy_ms += INSTR_TIME_GET_MILLISEC(now);
+	s->busy_ms += INSTR_TIME_GET_MILLISEC(now);
 }
 
 /* ---------- open ---------- */
