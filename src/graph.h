@@ -69,6 +69,7 @@ typedef struct GnnGraphSource
 	const char *src_col;
 	const char *dst_col;
 	const char *weight_col;		/* NULL: no weight */
+	bool		relation;		/* weight_col holds relation ids */
 	int			width;			/* the model's input width */
 } GnnGraphSource;
 

@@ -104,28 +104,47 @@ options_args(Datum *values, bool *nulls, GnnInferOptions *opts)
 }
 
 /*
- * The edge relation column: read into the per-edge value a weight column
- * would fill, for the models whose layers take relation ids (RGCNConv); a
- * model reads weights or relations, not both.
+ * The graph source named by gnn_infer's table and column arguments.  A
+ * relation column (RGCNConv's relation ids) is read where a weight column
+ * would be: a model reads weights or relations, not both.
  */
-static void
-relation_arg(GnnModel *model, const char *relation, GnnGraphSource *src)
+void
+gnn_infer_source(Datum *values, bool *nulls, GnnGraphSource *src)
 {
+	const char *relation = name_arg(values, nulls, 12, NULL);
+
+	memset(src, 0, sizeof(GnnGraphSource));
+	src->edges = DatumGetObjectId(values[1]);
+	src->nodes = DatumGetObjectId(values[2]);
+	src->src_col = name_arg(values, nulls, 3, "src");
+	src->dst_col = name_arg(values, nulls, 4, "dst");
+	src->weight_col = name_arg(values, nulls, 5, NULL);
+	src->id_col = name_arg(values, nulls, 6, "id");
+	src->features_col = name_arg(values, nulls, 7, "features");
 	if (relation && src->weight_col)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gnn_infer takes either a weight or a relation column, not both")));
-	if (model->prog->uses_relation && relation == NULL)
+	if (relation)
+	{
+		src->weight_col = relation;
+		src->relation = true;
+	}
+}
+
+/* Whether the edge column given fits what model reads */
+static void
+check_relation(GnnModel *model, const GnnGraphSource *src)
+{
+	if (model->prog->uses_relation && !src->relation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" needs the edges' relation ids", model->name),
 				 errhint("Name the edge table's relation column: gnn_infer(..., relation => 'edge_type').")));
-	if (relation && model->prog->uses_weight)
+	if (src->relation && model->prog->uses_weight)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" reads edge weights, not relation ids", model->name)));
-	if (relation)
-		src->weight_col = relation;
 }
 
 GnnModel *
@@ -138,17 +157,10 @@ gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("gnn_infer needs a model, an edge table and a node table")));
-	memset(src, 0, sizeof(GnnGraphSource));
-	src->edges = DatumGetObjectId(values[1]);
-	src->nodes = DatumGetObjectId(values[2]);
-	src->src_col = name_arg(values, nulls, 3, "src");
-	src->dst_col = name_arg(values, nulls, 4, "dst");
-	src->weight_col = name_arg(values, nulls, 5, NULL);
-	src->id_col = name_arg(values, nulls, 6, "id");
-	src->features_col = name_arg(values, nulls, 7, "features");
+	gnn_infer_source(values, nulls, src);
 	options_args(values, nulls, opts);
 	model = gnn_model_get(TextDatumGetCString(values[0]));
-	relation_arg(model, name_arg(values, nulls, 12, NULL), src);
+	check_relation(model, src);
 	return model;
 }
 

@@ -57,6 +57,7 @@ typedef struct GnnInferOptions
 	int64		seed;
 } GnnInferOptions;
 
+extern void gnn_infer_source(Datum *values, bool *nulls, GnnGraphSource *src);
 extern GnnModel *gnn_infer_args(Datum *values, bool *nulls,
 								GnnGraphSource *src, GnnInferOptions *opts);
 extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,

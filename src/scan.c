@@ -727,32 +727,33 @@ static bool
 parallel_source(GnnScanState *s, GnnGraphSource *src)
 {
 	CustomScan *cscan = (CustomScan *) s->css.ss.ps.plan;
-	Const	   *args[GNN_INFER_NARGS];
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
 	int			i = 0;
 	ListCell   *lc;
 
 	foreach(lc, cscan->custom_exprs)
 	{
+		Const	   *arg = lfirst(lc);
+
 		if (i == GNN_INFER_NARGS)
 			break;
-		args[i] = lfirst(lc);
-		if (((i >= 1 && i <= 7) || i == 12) &&
-			(!IsA(args[i], Const) || (args[i]->constisnull && i != 5 && i != 12)))
-			return false;
+		if ((i >= 1 && i <= 7) || i == 12)
+		{
+			/* tables and columns: constants, NULL only where allowed */
+			if (!IsA(arg, Const) || (arg->constisnull && i != 5 && i != 12))
+				return false;
+			values[i] = arg->constvalue;
+			nulls[i] = arg->constisnull;
+		}
+		else
+		{
+			values[i] = (Datum) 0;
+			nulls[i] = true;
+		}
 		i++;
 	}
-	memset(src, 0, sizeof(GnnGraphSource));
-	src->edges = DatumGetObjectId(args[1]->constvalue);
-	src->nodes = DatumGetObjectId(args[2]->constvalue);
-	src->src_col = NameStr(*DatumGetName(args[3]->constvalue));
-	src->dst_col = NameStr(*DatumGetName(args[4]->constvalue));
-	/* a relation column is read where a weight column would be */
-	src->weight_col = !args[12]->constisnull ?
-		NameStr(*DatumGetName(args[12]->constvalue)) :
-		args[5]->constisnull ? NULL :
-		NameStr(*DatumGetName(args[5]->constvalue));
-	src->id_col = NameStr(*DatumGetName(args[6]->constvalue));
-	src->features_col = NameStr(*DatumGetName(args[7]->constvalue));
+	gnn_infer_source(values, nulls, src);
 	return gnn_graph_parallel_readable(src);
 }
 
