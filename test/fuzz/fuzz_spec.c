@@ -644,13 +644,20 @@ check_program(const GnnProgram *prog, const GnnJson *spec)
 	CHECK(prog->layers[prog->nlayers - 1].out_width ==
 		  prog->regs[prog->output].width, -1, "output width");
 
-	/* a layer's last operation writes its output, on the nodes */
+	/*
+	 * A built-in layer's last operation writes its output, on the nodes.
+	 * Not so for a Program layer: it may define tensors after its output
+	 * for later layers (an LSTM's cell state), and its output, if nothing
+	 * reads it, is not computed at all.
+	 */
 	for (int i = 1; i < prog->nops; i++)
 	{
 		const GnnOp *op = &prog->ops[i];
 		const GnnReg *reg = &prog->regs[op->out];
 
 		if (i + 1 < prog->nops && prog->ops[i + 1].layer == op->layer)
+			continue;
+		if (strcmp(prog->layers[op->layer].type, "Program") == 0)
 			continue;
 		CHECK(reg->space == GNN_SPACE_NODE &&
 			  reg->width == prog->layers[op->layer].out_width, i,
