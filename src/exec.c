@@ -30,7 +30,7 @@ reg_rows(const GnnProgram *prog, const GnnGraph *g, int reg)
 	const GnnReg *r = &prog->regs[reg];
 
 	if (r->space == GNN_SPACE_NODE)
-		return g->nnodes;
+		return gnn_graph_type_rows(g, r->ntype);
 	return gnn_graph_view_edges(g, r->view);
 }
 
@@ -46,15 +46,20 @@ view_bytes(const GnnProgram *prog, const GnnGraph *g)
 {
 	int64		bytes = 0;
 
-	if (prog->uses_views[GNN_EDGES_ONE_SELF_LOOP] &&
-		!g->built[GNN_EDGES_ONE_SELF_LOOP])
-	{
-		int64		m = gnn_graph_view_edges(g, GNN_EDGES_ONE_SELF_LOOP);
-
-		bytes += (g->nnodes + 1) * sizeof(int64) + g->nnodes +
-			m * (sizeof(int32) + (g->has_weight ? sizeof(float) : 0));
-	}
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
+		if (prog->uses_views[v])
+			bytes += gnn_graph_view_bytes(g, v);
 	return bytes;
+}
+
+/* Whether reg is an input: the graph's features, never allocated here */
+static bool
+is_input_reg(const GnnProgram *prog, int reg)
+{
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->inputs[t] == reg)
+			return true;
+	return false;
 }
 
 /*
@@ -77,7 +82,7 @@ gnn_exec_estimate(const GnnProgram *prog, const GnnGraph *g)
 			live += reg_bytes(prog, g, op->out);
 		peak = Max(peak, live);
 		for (int r = 0; r < prog->nregs; r++)
-			if (last[r] == i && r != prog->input)
+			if (last[r] == i && !is_input_reg(prog, r))
 				live -= reg_bytes(prog, g, r);
 	}
 	pfree(last);
@@ -131,7 +136,7 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 static void
 env_init(GnnExec *ex)
 {
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 	{
 		const GnnCsr *csr = &ex->g->views[v];
 
@@ -139,6 +144,7 @@ env_init(GnnExec *ex)
 		ex->env.src[v] = csr->src;
 		ex->env.weight[v] = csr->weight;
 		ex->env.fill_loop[v] = csr->fill_loop;
+		ex->env.attr[v] = csr->attr;
 	}
 	ex->env.regs = ex->regs;
 	ex->env.row0 = ex->row0;
@@ -154,12 +160,22 @@ gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi)
 		gnn_run_op(&ex->env, &ex->kops[opno], lo, hi);
 }
 
+/* A node register's first row: its node type's first node */
+static int64
+reg_row0(const GnnExec *ex, int reg)
+{
+	const GnnReg *r = &ex->prog->regs[reg];
+
+	return r->space == GNN_SPACE_NODE ? gnn_graph_type_off(ex->g, r->ntype) : 0;
+}
+
 static void
 alloc_reg(GnnExec *ex, int reg)
 {
 	int64		rows = reg_rows(ex->prog, ex->g, reg);
 
 	ex->rows[reg] = rows;
+	ex->row0[reg] = reg_row0(ex, reg);
 	ex->regs[reg] = gnn_mem_alloc(ex->mem,
 								  rows * ex->prog->regs[reg].width * sizeof(float),
 								  "a layer's intermediate values");
@@ -171,7 +187,7 @@ free_dead_regs(GnnExec *ex, int opno)
 	const GnnProgram *prog = ex->prog;
 
 	for (int r = 0; r < prog->nregs; r++)
-		if (ex->last_use[r] == opno && r != prog->input && ex->regs[r])
+		if (ex->last_use[r] == opno && !is_input_reg(prog, r) && ex->regs[r])
 		{
 			gnn_mem_free(ex->mem, ex->regs[r],
 						 ex->rows[r] * prog->regs[r].width * sizeof(float));
@@ -194,11 +210,15 @@ free_dead_regs(GnnExec *ex, int opno)
  * results are identical bit for bit.
  */
 
-/* Whether op can be part of a fused run, given the run's registers */
+/*
+ * Whether op can be part of a fused run, given the run's registers and
+ * node type
+ */
 static bool
-fusable(const GnnProgram *prog, const GnnOp *op, const bool *in_run)
+fusable(const GnnProgram *prog, const GnnOp *op, const bool *in_run, int ntype)
 {
-	if (prog->regs[op->out].space != GNN_SPACE_NODE || op->kind == GNN_OP_INPUT)
+	if (prog->regs[op->out].space != GNN_SPACE_NODE || op->kind == GNN_OP_INPUT ||
+		prog->regs[op->out].ntype != ntype)
 		return false;
 	if (op->kind == GNN_OP_AGGREGATE)
 		return !in_run[op->a] && (op->b < 0 || !in_run[op->b]);
@@ -220,7 +240,8 @@ gnn_exec_fused_end(const GnnExec *ex, int first)
 	bool	   *in_run = palloc0(sizeof(bool) * prog->nregs);
 	int			end = first;
 
-	while (end < prog->nops && fusable(prog, &prog->ops[end], in_run))
+	while (end < prog->nops &&
+		   fusable(prog, &prog->ops[end], in_run, prog->regs[prog->ops[first].out].ntype))
 	{
 		in_run[prog->ops[end].out] = true;
 		end++;
@@ -232,7 +253,7 @@ gnn_exec_fused_end(const GnnExec *ex, int first)
 bool
 gnn_exec_intermediate(const GnnExec *ex, int reg, int end)
 {
-	return ex->last_use[reg] < end && reg != ex->prog->output;
+	return ex->last_use[reg] < end && !gnn_program_is_output(ex->prog, reg);
 }
 
 /*
@@ -295,8 +316,34 @@ gnn_exec_end_blocks(GnnExec *ex, int first, int end)
 			gnn_mem_free(ex->mem, ex->regs[r],
 						 GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float));
 			ex->regs[r] = NULL;
-			ex->row0[r] = 0;
+			ex->row0[r] = reg_row0(ex, r);
 		}
+	}
+}
+
+/*
+ * The target nodes [lo, hi) operation i runs over: those of its node type
+ * (a shard's own, or the pruned graph's first op_rows[i]).
+ */
+void
+gnn_exec_op_range(const GnnExec *ex, int i, int64 *lo, int64 *hi)
+{
+	int			t = gnn_op_node_type(ex->prog, &ex->prog->ops[i]);
+
+	if (ex->op_rows)
+	{
+		*lo = 0;
+		*hi = ex->op_rows[i];
+	}
+	else if (ex->g->ntypes == 0)
+	{
+		*lo = 0;
+		*hi = ex->nlocal;
+	}
+	else
+	{
+		*lo = gnn_graph_type_off(ex->g, t);
+		*hi = *lo + gnn_graph_type_rows(ex->g, t);
 	}
 }
 
@@ -305,16 +352,18 @@ static void
 run_fused(GnnExec *ex, int first, int end)
 {
 	const GnnProgram *prog = ex->prog;
-	int64		n = ex->nlocal;
+	int64		lo,
+				hi;
 
+	gnn_exec_op_range(ex, first, &lo, &hi);
 	for (int i = first; i < end; i++)
 		if (!gnn_exec_intermediate(ex, prog->ops[i].out, end))
 			alloc_reg(ex, prog->ops[i].out);
 	gnn_exec_begin_blocks(ex, first, end);
-	for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
+	for (int64 b = lo; b < hi; b += GNN_CHUNK_NODES)
 	{
-		gnn_exec_blocks(ex, first, end, lo, Min(lo + GNN_CHUNK_NODES, n));
-		gnn_progress_layer(prog->ops[end - 1].layer, Min(lo + GNN_CHUNK_NODES, n));
+		gnn_exec_blocks(ex, first, end, b, Min(b + GNN_CHUNK_NODES, hi));
+		gnn_progress_layer(prog->ops[end - 1].layer, Min(b + GNN_CHUNK_NODES, hi) - lo);
 		CHECK_FOR_INTERRUPTS();
 	}
 	gnn_exec_end_blocks(ex, first, end);
@@ -325,13 +374,15 @@ static void
 run_op(GnnExec *ex, int i)
 {
 	const GnnOp *op = &ex->prog->ops[i];
-	int64		n = ex->op_rows ? ex->op_rows[i] : ex->nlocal;
+	int64		lo,
+				hi;
 
+	gnn_exec_op_range(ex, i, &lo, &hi);
 	alloc_reg(ex, op->out);
-	for (int64 lo = 0; lo < n; lo += GNN_CHUNK_NODES)
+	for (int64 b = lo; b < hi; b += GNN_CHUNK_NODES)
 	{
-		gnn_exec_op(ex, i, lo, Min(lo + GNN_CHUNK_NODES, n));
-		gnn_progress_layer(op->layer, Min(lo + GNN_CHUNK_NODES, n));
+		gnn_exec_op(ex, i, b, Min(b + GNN_CHUNK_NODES, hi));
+		gnn_progress_layer(op->layer, Min(b + GNN_CHUNK_NODES, hi) - lo);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -354,7 +405,7 @@ gnn_exec_start(GnnExec *ex)
 	const GnnProgram *prog = ex->prog;
 	GnnGraph   *g = ex->g;
 
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 		if (prog->uses_views[v])
 			gnn_graph_build_view(g, v);
 	env_init(ex);
@@ -379,7 +430,10 @@ gnn_exec_range(GnnExec *ex, int first, int stop)
 
 		INSTR_TIME_SET_CURRENT(start);
 		if (op->kind == GNN_OP_INPUT)
-			ex->regs[op->out] = ex->g->x;
+		{
+			ex->regs[op->out] = gnn_graph_type_x(ex->g, prog->regs[op->out].ntype);
+			ex->row0[op->out] = reg_row0(ex, op->out);
+		}
 		else if (ex->fuse && ex->op_rows == NULL &&
 				 (end = Min(gnn_exec_fused_end(ex, i), stop)) > i + 1)
 		{

@@ -51,6 +51,7 @@ extern double gnn_exec_cost(const GnnProgram *prog, const GnnGraph *g);
 extern void gnn_exec_init(GnnExec *ex, const GnnProgram *prog,
 						  const GnnKernelOp *kops, GnnGraph *g, GnnMemory *mem);
 extern void gnn_exec_op(GnnExec *ex, int opno, int64 lo, int64 hi);
+extern void gnn_exec_op_range(const GnnExec *ex, int i, int64 *lo, int64 *hi);
 extern void gnn_exec_start(GnnExec *ex);
 extern void gnn_exec_range(GnnExec *ex, int first, int stop);
 extern float *gnn_exec_run(GnnExec *ex);

@@ -645,39 +645,72 @@ build_csr(ReadState *rs)
 	g->built[GNN_EDGES_AS_GIVEN] = true;
 }
 
-/* Edges of the one-self-loop view of a CSR over n nodes */
+/*
+ * Edges of the one-self-loop view of a CSR: the nodes [lo, hi) get one
+ * loop each (the other nodes' in-edges, of another node type, have none).
+ */
 int64
-gnn_graph_loop_view_edges(const GnnCsr *in, int64 n)
+gnn_graph_loop_view_edges(const GnnCsr *in, int64 lo, int64 hi)
 {
 	int64		loops = 0;
 
-	for (int64 i = 0; i < n; i++)
+	for (int64 i = lo; i < hi; i++)
 		for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
 			loops += (in->src[e] == i);
-	return in->nedges - loops + n;
+	return in->nedges - loops + (hi - lo);
 }
 
 /*
- * Fill the view with every self loop removed and one added per node, last
- * in its row, into out's arrays (allocated by the caller; weight only if
- * in has weights).  The added loop keeps the weight of the node's last
- * existing loop (PyG's add_remaining_self_loops); nodes without one are
- * flagged so that each layer applies its own fill value.
+ * The added loop's edge features: PyG's add_self_loops with fill_value
+ * "mean", the mean of the features of the node's other in-edges (0 if
+ * none).  Summed in float, in edge order, like a scatter mean.
+ */
+static void
+loop_attr(const GnnCsr *in, int64 i, float *out)
+{
+	int			w = in->attr_width;
+	int64		count = 0;
+
+	memset(out, 0, sizeof(float) * w);
+	for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
+	{
+		if (in->src[e] == i)
+			continue;
+		for (int c = 0; c < w; c++)
+			out[c] += in->attr[e * w + c];
+		count++;
+	}
+	if (count > 0)
+		for (int c = 0; c < w; c++)
+			out[c] /= (float) count;
+}
+
+/*
+ * Fill the view with every self loop of the nodes [lo, hi) removed and one
+ * added per node, last in its row, into out's arrays (allocated by the
+ * caller for the n nodes; weight and attr only if in has them).  The added
+ * loop keeps the weight of the node's last existing loop (PyG's
+ * add_remaining_self_loops); nodes without one are flagged so that each
+ * layer applies its own fill value.
  */
 void
-gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out)
+gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, int64 lo, int64 hi,
+						 GnnCsr *out)
 {
 	int64		pos = 0;
+	int			aw = in->attr_width;
 
+	out->attr_width = aw;
 	for (int64 i = 0; i < n; i++)
 	{
 		bool		had = false;
+		bool		looped = (i >= lo && i < hi);
 		float		loopw = 1.0f;
 
 		out->rowptr[i] = pos;
 		for (int64 e = in->rowptr[i]; e < in->rowptr[i + 1]; e++)
 		{
-			if (in->src[e] == i)
+			if (looped && in->src[e] == i)
 			{
 				had = true;
 				if (in->weight)
@@ -686,12 +719,19 @@ gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out)
 			}
 			if (in->weight)
 				out->weight[pos] = in->weight[e];
+			if (aw)
+				memcpy(out->attr + pos * aw, in->attr + e * aw, sizeof(float) * aw);
 			out->src[pos++] = in->src[e];
 		}
-		if (in->weight)
-			out->weight[pos] = loopw;
-		out->src[pos++] = (int32) i;
-		out->fill_loop[i] = !had;
+		out->fill_loop[i] = looped && !had;
+		if (looped)
+		{
+			if (in->weight)
+				out->weight[pos] = loopw;
+			if (aw)
+				loop_attr(in, i, out->attr + pos * aw);
+			out->src[pos++] = (int32) i;
+		}
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -699,33 +739,69 @@ gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out)
 	out->nedges = pos;
 }
 
-void
-gnn_graph_build_view(GnnGraph *g, GnnEdgeView view)
+/* The nodes that get a self loop in the loop view of view's edge type */
+static void
+loop_range(const GnnGraph *g, int view, int64 *lo, int64 *hi)
 {
-	GnnCsr	   *in = &g->views[GNN_EDGES_AS_GIVEN];
+	int			t = g->ntypes > 0 ? g->etypes[GNN_VIEW_ETYPE(view)].dst : 0;
+
+	*lo = gnn_graph_type_off(g, t);
+	*hi = *lo + gnn_graph_type_rows(g, t);
+}
+
+void
+gnn_graph_build_view(GnnGraph *g, int view)
+{
+	int			given = GNN_VIEW(GNN_VIEW_ETYPE(view), GNN_EDGES_AS_GIVEN);
+	GnnCsr	   *in = &g->views[given];
 	GnnCsr	   *out = &g->views[view];
 	int64		n = g->nnodes;
-	int64		m;
+	int64		m,
+				lo,
+				hi;
 
 	if (g->built[view])
 		return;
-	Assert(view == GNN_EDGES_ONE_SELF_LOOP);
-	m = gnn_graph_loop_view_edges(in, n);
+	Assert(GNN_VIEW_MODE(view) == GNN_EDGES_ONE_SELF_LOOP);
+	loop_range(g, view, &lo, &hi);
+	m = gnn_graph_loop_view_edges(in, lo, hi);
 	out->rowptr = gnn_mem_alloc(g->mem, (n + 1) * sizeof(int64), "the self-loop edge index");
 	out->src = gnn_mem_alloc(g->mem, Max(m, 1) * sizeof(int32), "the self-loop edge index");
 	out->fill_loop = gnn_mem_alloc(g->mem, Max(n, 1) * sizeof(bool), "the self-loop edge index");
-	if (g->has_weight)
+	if (in->weight)
 		out->weight = gnn_mem_alloc(g->mem, Max(m, 1) * sizeof(float), "the self-loop edge index");
-	gnn_graph_fill_loop_view(in, n, out);
+	if (in->attr_width)
+		out->attr = gnn_mem_alloc(g->mem, Max(m, 1) * in->attr_width * sizeof(float),
+								  "the self-loop edge index");
+	gnn_graph_fill_loop_view(in, n, lo, hi, out);
 	g->built[view] = true;
 }
 
+/* Bytes of building view (0 when built or as given) */
 int64
-gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view)
+gnn_graph_view_bytes(const GnnGraph *g, int view)
 {
-	if (view == GNN_EDGES_AS_GIVEN || g->built[view])
+	const GnnCsr *in = &g->views[GNN_VIEW(GNN_VIEW_ETYPE(view), GNN_EDGES_AS_GIVEN)];
+	int64		m;
+
+	if (GNN_VIEW_MODE(view) == GNN_EDGES_AS_GIVEN || g->built[view])
+		return 0;
+	m = gnn_graph_view_edges(g, view);
+	return (g->nnodes + 1) * sizeof(int64) + g->nnodes +
+		m * (sizeof(int32) + (in->weight ? sizeof(float) : 0) +
+			 in->attr_width * sizeof(float));
+}
+
+int64
+gnn_graph_view_edges(const GnnGraph *g, int view)
+{
+	int64		lo,
+				hi;
+
+	if (GNN_VIEW_MODE(view) == GNN_EDGES_AS_GIVEN || g->built[view])
 		return g->views[view].nedges;
-	return gnn_graph_loop_view_edges(&g->views[GNN_EDGES_AS_GIVEN], g->nnodes);
+	loop_range(g, view, &lo, &hi);
+	return gnn_graph_loop_view_edges(&g->views[view - 1], lo, hi);
 }
 
 /* ---------- entry points ---------- */

@@ -42,7 +42,18 @@ typedef struct GnnCsr
 	int32	   *src;			/* source node index per edge */
 	float	   *weight;			/* per edge, NULL when no weight column */
 	bool	   *fill_loop;		/* ONE_SELF_LOOP: node had no loop of its own */
+	float	   *attr;			/* edge features (nedges x attr_width), or NULL */
+	int			attr_width;
 } GnnCsr;
+
+/* The nodes of one node type of a heterogeneous graph */
+typedef struct GnnNodeType
+{
+	int64		off;			/* first node index */
+	int64		n;
+	int			width;			/* feature width */
+	float	   *x;				/* n x width */
+} GnnNodeType;
 
 typedef struct GnnGraph
 {
@@ -53,8 +64,13 @@ typedef struct GnnGraph
 	int			width;			/* feature width */
 	float	   *x;				/* nnodes x width */
 	bool		has_weight;
-	GnnCsr		views[GNN_NUM_EDGE_VIEWS];
-	bool		built[GNN_NUM_EDGE_VIEWS];
+	GnnCsr		views[GNN_MAX_VIEWS];
+	bool		built[GNN_MAX_VIEWS];
+	/* heterogeneous graphs: node types (0 for a homogeneous graph) */
+	int			ntypes;
+	GnnNodeType types[GNN_MAX_NODE_TYPES];
+	int			netypes;
+	GnnEdgeType etypes[GNN_MAX_EDGE_TYPES];
 	GnnMemory  *mem;
 	int64		rows_read;		/* node + edge rows, for EXPLAIN ANALYZE */
 } GnnGraph;
@@ -109,9 +125,29 @@ extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
 extern GnnGraph *gnn_graph_read_shard(const GnnGraphSource *source,
 									  GnnMemory *mem);
-extern void gnn_graph_build_view(GnnGraph *g, GnnEdgeView view);
-extern int64 gnn_graph_loop_view_edges(const GnnCsr *in, int64 n);
-extern void gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, GnnCsr *out);
+extern void gnn_graph_build_view(GnnGraph *g, int view);
+extern int64 gnn_graph_loop_view_edges(const GnnCsr *in, int64 lo, int64 hi);
+extern void gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, int64 lo,
+									 int64 hi, GnnCsr *out);
+
+/* The node range of node type t; a homogeneous graph is its one type */
+static inline int64
+gnn_graph_type_off(const GnnGraph *g, int t)
+{
+	return g->ntypes > 0 ? g->types[t].off : 0;
+}
+
+static inline int64
+gnn_graph_type_rows(const GnnGraph *g, int t)
+{
+	return g->ntypes > 0 ? g->types[t].n : g->nnodes;
+}
+
+static inline float *
+gnn_graph_type_x(const GnnGraph *g, int t)
+{
+	return g->ntypes > 0 ? g->types[t].x : g->x;
+}
 
 /* parallel reading */
 extern bool gnn_graph_parallel_readable(const GnnGraphSource *source);
@@ -125,6 +161,7 @@ extern void gnn_graph_read_edges_part(const GnnGraphSource *source,
 									  ParallelTableScanDesc pscan,
 									  const int64 *ids, int64 nnodes,
 									  GnnMemory *mem, GnnEdgePart *out);
-extern int64 gnn_graph_view_edges(const GnnGraph *g, GnnEdgeView view);
+extern int64 gnn_graph_view_edges(const GnnGraph *g, int view);
+extern int64 gnn_graph_view_bytes(const GnnGraph *g, int view);
 
 #endif							/* GNN_GRAPH_H */

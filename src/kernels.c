@@ -40,6 +40,8 @@ act_one(float x, GnnAct act, float alpha)
 			return tanhf(x);
 		case GNN_ACT_RSQRT0:
 			return x == 0.0f ? 0.0f : 1.0f / sqrtf(x);
+		case GNN_ACT_EXP:
+			return expf(x);
 	}
 	return x;
 }
@@ -228,23 +230,37 @@ gnn_k_slice(float *y, const float *a, int64 rows, int wa, int start, int w)
 		memcpy(y + r * w, a + r * wa + start, sizeof(float) * w);
 }
 
+/* y[e] = a[index[e]]; a's first row is node a0 */
 static inline void
-gnn_k_gather(float *y, const float *a, const int32 *index, int64 rows,
-			 int width)
+gnn_k_gather(float *y, const float *a, int64 a0, const int32 *index,
+			 int64 rows, int width)
 {
 	for (int64 e = 0; e < rows; e++)
-		memcpy(y + e * width, a + (int64) index[e] * width,
+		memcpy(y + e * width, a + ((int64) index[e] - a0) * width,
 			   sizeof(float) * width);
 }
 
 /* y[e] = a[i] for every edge e into node i, lo <= i < hi */
 static inline void
-gnn_k_gather_dst(float *y, const float *a, const int64 *rowptr, int64 lo,
-				 int64 hi, int width)
+gnn_k_gather_dst(float *y, const float *a, int64 a0, const int64 *rowptr,
+				 int64 lo, int64 hi, int width)
 {
 	for (int64 i = lo; i < hi; i++)
 		for (int64 e = rowptr[i]; e < rowptr[i + 1]; e++)
-			memcpy(y + e * width, a + i * width, sizeof(float) * width);
+			memcpy(y + e * width, a + (i - a0) * width, sizeof(float) * width);
+}
+
+/* y = elementwise max (or min) of a and b, NaN kept as torch.maximum */
+static inline void
+gnn_k_extreme(float *y, const float *a, const float *b, int64 n, bool max)
+{
+	for (int64 i = 0; i < n; i++)
+	{
+		float		u = a[i],
+					v = b[i];
+
+		y[i] = (isnan(u) || isnan(v)) ? u + v : (max ? (u > v ? u : v) : (u < v ? u : v));
+	}
 }
 
 /* ---------- message_passing ---------- */
@@ -281,14 +297,16 @@ acc_extreme(float *acc, const float *m, float c, int n, bool first, bool max)
 
 /*
  * y[i] = AGG over the in-edges e of node i of coef(e) * msg(e), where msg
- * is the source node's row (msg_on_edges false) or the edge's own row.
- * coef may be NULL (1), one value per edge, or one per head, scaling
- * width/coef_width consecutive columns each.  y points to row lo.
+ * is the source node's row (msg_on_edges false; msg's first row is node
+ * m0) or the edge's own row.  coef may be NULL (1), one value per edge, or
+ * one per head, scaling width/coef_width consecutive columns each.  A node
+ * without in-edges gets "empty".  y points to row lo.
  */
 static inline void
-gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
+gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 				const float *coef, int coef_width, const int64 *rowptr,
-				const int32 *src, int64 lo, int64 hi, int width, GnnAggr aggr)
+				const int32 *src, int64 lo, int64 hi, int width, GnnAggr aggr,
+				float empty)
 {
 	int			heads = coef ? coef_width : 1;
 	int			c = width / heads;
@@ -302,7 +320,7 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
 		memset(acc, 0, sizeof(float) * width);
 		for (int64 e = begin; e < end; e++)
 		{
-			const float *m = msg + (msg_on_edges ? e : (int64) src[e]) * width;
+			const float *m = msg + (msg_on_edges ? e : (int64) src[e] - m0) * width;
 
 			for (int h = 0; h < heads; h++)
 			{
@@ -320,6 +338,9 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges,
 								aggr == GNN_AGGR_MAX);
 			}
 		}
+		if (end == begin && empty != 0.0f)
+			for (int j = 0; j < width; j++)
+				acc[j] = empty;
 		if (aggr == GNN_AGGR_MEAN && end > begin)
 		{
 			float		n = (float) (end - begin);
@@ -382,6 +403,7 @@ gnn_kernel_op_init(GnnKernelOp *kop, const GnnProgram *prog, const GnnOp *op)
 	/* an edge output's rows are the edges of its register's view */
 	kop->view = prog->regs[op->out].space == GNN_SPACE_EDGE ?
 		prog->regs[op->out].view : op->view;
+	kop->aggr_empty = op->kind == GNN_OP_AGGREGATE ? op->alpha : 0.0f;
 	kop->w = prog->regs[op->out].width;
 	kop->wa = op->a >= 0 ? prog->regs[op->a].width : 0;
 	kop->wb = op->b >= 0 ? prog->regs[op->b].width : 0;
@@ -428,7 +450,7 @@ edge_weight(float *y, const GnnKernelEnv *env, const GnnKernelOp *op,
 
 	for (int64 e = rowptr[lo]; e < rowptr[hi]; e++)
 		y[e] = weight ? weight[e] : 1.0f;
-	if (op->view == GNN_EDGES_ONE_SELF_LOOP)
+	if (GNN_VIEW_MODE(op->view) == GNN_EDGES_ONE_SELF_LOOP)
 		for (int64 i = lo; i < hi; i++)
 			if (env->fill_loop[op->view][i])
 				y[rowptr[i + 1] - 1] = op->alpha;
@@ -466,11 +488,14 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 		case GNN_OP_EDGE_WEIGHT:
 			edge_weight(ybase, env, op, lo, hi);
 			break;
+		case GNN_OP_EDGE_ATTR:
+			memcpy(y, env->attr[op->view] + first * w, sizeof(float) * n * w);
+			break;
 		case GNN_OP_GATHER_SRC:
-			gnn_k_gather(y, abase, src + first, n, w);
+			gnn_k_gather(y, abase, env->row0[op->a], src + first, n, w);
 			break;
 		case GNN_OP_GATHER_DST:
-			gnn_k_gather_dst(ybase, abase, rowptr, lo, hi, w);
+			gnn_k_gather_dst(ybase, abase, env->row0[op->a], rowptr, lo, hi, w);
 			break;
 		case GNN_OP_LINEAR:
 			gnn_gemm_packed(a, n, wa, op->packed, y, w);
@@ -512,12 +537,15 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 		case GNN_OP_DIV:
 			gnn_k_scale_heads(y, a, b, n, w, op->wb, true);
 			break;
+		case GNN_OP_EXTREME:
+			gnn_k_extreme(y, a, b, n * w, op->aggr == GNN_AGGR_MAX);
+			break;
 		case GNN_OP_SLICE:
 			gnn_k_slice(y, a, n, wa, op->start, w);
 			break;
 		case GNN_OP_AGGREGATE:
-			gnn_k_aggregate(y, abase, op->a_on_edges, bbase, op->wb, rowptr,
-							src, lo, hi, w, op->aggr);
+			gnn_k_aggregate(y, abase, op->a_on_edges, env->row0[op->a], bbase,
+							op->wb, rowptr, src, lo, hi, w, op->aggr, op->aggr_empty);
 			break;
 		case GNN_OP_EDGE_SOFTMAX:
 			gnn_k_edge_softmax(ybase, abase, rowptr, lo, hi, w);

@@ -30,7 +30,7 @@ typedef struct GnnKernelOp
 	int32		out;			/* registers */
 	int32		a;
 	int32		b;
-	int32		view;			/* GnnEdgeView */
+	int32		view;			/* edge view */
 	int32		w;				/* widths of out, a, b */
 	int32		wa;
 	int32		wb;
@@ -41,6 +41,7 @@ typedef struct GnnKernelOp
 	int32		aggr;			/* GnnAggr */
 	int32		act;			/* GnnAct */
 	float		alpha;
+	float		aggr_empty;		/* AGGREGATE: a node without in-edges */
 	const float *weight;
 	const float *bias;
 	const float *scale;
@@ -50,17 +51,19 @@ typedef struct GnnKernelOp
 
 /*
  * The data of one run: register arrays and the graph's edge views.  A
- * register normally holds all its rows; a node register of a fused block
- * holds only the block's, from row row0[r] on.
+ * register holds the rows of its node type (or its edges) from row
+ * row0[r] on: the type's first node (0 for edges and homogeneous graphs),
+ * or for a node register of a fused block, the block's first node.
  */
 typedef struct GnnKernelEnv
 {
 	float	  **regs;
 	const int64 *row0;
-	const int64 *rowptr[GNN_NUM_EDGE_VIEWS];
-	const int32 *src[GNN_NUM_EDGE_VIEWS];
-	const float *weight[GNN_NUM_EDGE_VIEWS];
-	const bool *fill_loop[GNN_NUM_EDGE_VIEWS];
+	const int64 *rowptr[GNN_MAX_VIEWS];
+	const int32 *src[GNN_MAX_VIEWS];
+	const float *weight[GNN_MAX_VIEWS];
+	const bool *fill_loop[GNN_MAX_VIEWS];
+	const float *attr[GNN_MAX_VIEWS];
 } GnnKernelEnv;
 
 /* Compiled form of one operation: run it for target nodes [lo, hi) */

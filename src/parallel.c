@@ -51,6 +51,9 @@
 /* Most processes of one parallel inference (Gather's workers + leader) */
 #define GNN_MAX_PARTICIPANTS 64
 
+/* Parallel runs read homogeneous graphs: the two views of one edge type */
+#define GNN_PARALLEL_VIEWS 2
+
 struct GnnShared
 {
 	pg_atomic_uint32 reader;	/* claimed by the participant that reads */
@@ -75,10 +78,10 @@ struct GnnShared
 	int64		rows_read;
 	int64		peak_bytes;		/* of the graph and the layers' values */
 	dsa_pointer ids;
-	dsa_pointer rowptr[GNN_NUM_EDGE_VIEWS];
-	dsa_pointer src[GNN_NUM_EDGE_VIEWS];
-	dsa_pointer weight[GNN_NUM_EDGE_VIEWS];
-	dsa_pointer fill_loop[GNN_NUM_EDGE_VIEWS];
+	dsa_pointer rowptr[GNN_PARALLEL_VIEWS];
+	dsa_pointer src[GNN_PARALLEL_VIEWS];
+	dsa_pointer weight[GNN_PARALLEL_VIEWS];
+	dsa_pointer fill_loop[GNN_PARALLEL_VIEWS];
 	int64		reg_rows[GNN_MAX_SHARED_REGS];
 	dsa_pointer regs[GNN_MAX_SHARED_REGS];
 };
@@ -124,7 +127,7 @@ gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
 	BarrierInit(&sh->barrier, 0);
 	for (int r = 0; r < GNN_MAX_SHARED_REGS; r++)
 		sh->regs[r] = InvalidDsaPointer;
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
 		sh->rowptr[v] = sh->src[v] = sh->weight[v] = sh->fill_loop[v] =
 			InvalidDsaPointer;
 }
@@ -163,7 +166,7 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	GnnGraph   *g = gnn_infer_read(model, src, &mem);
 	int64		need;
 
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
 		if (model->prog->uses_views[v])
 			gnn_graph_build_view(g, v);
 	need = gnn_exec_estimate(model->prog, g);
@@ -175,7 +178,7 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	sh->ids = share(run->area, g->ids, sizeof(int64) * g->nnodes);
 	sh->regs[model->prog->input] = share(run->area, g->x,
 										 sizeof(float) * g->nnodes * g->width);
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
 	{
 		const GnnCsr *csr = &g->views[v];
 
@@ -421,7 +424,7 @@ finish_parallel_read(GnnParallelRun *run, GnnModel *model, int width,
 	if (model->prog->uses_views[GNN_EDGES_ONE_SELF_LOOP])
 	{
 		GnnCsr	   *out = &g.views[GNN_EDGES_ONE_SELF_LOOP];
-		int64		m = gnn_graph_loop_view_edges(&g.views[0], g.nnodes);
+		int64		m = gnn_graph_loop_view_edges(&g.views[0], 0, g.nnodes);
 		int			v = GNN_EDGES_ONE_SELF_LOOP;
 
 		sh->rowptr[v] = dsa_allocate_extended(run->area, (g.nnodes + 1) * sizeof(int64), DSA_ALLOC_HUGE);
@@ -433,7 +436,7 @@ finish_parallel_read(GnnParallelRun *run, GnnModel *model, int width,
 		out->src = dsa_get_address(run->area, sh->src[v]);
 		out->fill_loop = dsa_get_address(run->area, sh->fill_loop[v]);
 		out->weight = address(run->area, sh->weight[v]);
-		gnn_graph_fill_loop_view(&g.views[0], g.nnodes, out);
+		gnn_graph_fill_loop_view(&g.views[0], g.nnodes, 0, g.nnodes, out);
 		g.built[v] = true;
 	}
 
@@ -484,7 +487,7 @@ attach_env(GnnParallelRun *run, GnnExec *ex)
 {
 	GnnShared  *sh = run->shared;
 
-	for (int v = 0; v < GNN_NUM_EDGE_VIEWS; v++)
+	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
 	{
 		ex->env.rowptr[v] = address(run->area, sh->rowptr[v]);
 		ex->env.src[v] = address(run->area, sh->src[v]);

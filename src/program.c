@@ -25,10 +25,18 @@ gnn_builder_init(GnnProgramBuilder *b)
 	prog->input = -1;
 	prog->output = -1;
 	prog->loop_fill = 1.0f;
+	prog->ntypes = 1;
+	prog->netypes = 1;
+	for (int t = 0; t < GNN_MAX_NODE_TYPES; t++)
+		prog->inputs[t] = prog->outputs[t] = -1;
 }
 
+/*
+ * A new register: "where" is the node type of a node register, the view of
+ * an edge register.
+ */
 int
-gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, GnnEdgeView view, int width)
+gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, int where, int width)
 {
 	GnnProgram *prog = b->prog;
 	GnnReg	   *reg;
@@ -40,7 +48,8 @@ gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, GnnEdgeView view, int width)
 	}
 	reg = &prog->regs[prog->nregs];
 	reg->space = space;
-	reg->view = (space == GNN_SPACE_EDGE) ? view : GNN_EDGES_AS_GIVEN;
+	reg->view = (space == GNN_SPACE_EDGE) ? where : 0;
+	reg->ntype = (space == GNN_SPACE_NODE) ? where : 0;
 	reg->width = width;
 	return prog->nregs++;
 }
@@ -91,10 +100,6 @@ gnn_end_layer(GnnProgramBuilder *b, int out_width)
 	b->prog->layers[b->layer].out_width = out_width;
 }
 
-/*
- * Derive the program-wide facts the executor needs from the operations:
- * which edge views to build and whether the weight column is read.
- */
 /* Number the registers the operations write 0, 1, ... in order */
 static void
 renumber_regs(GnnProgram *prog)
@@ -119,6 +124,13 @@ renumber_regs(GnnProgram *prog)
 	}
 	prog->input = map[prog->input];
 	prog->output = map[prog->output];
+	for (int t = 0; t < prog->ntypes; t++)
+	{
+		if (prog->inputs[t] >= 0)
+			prog->inputs[t] = map[prog->inputs[t]];
+		if (prog->outputs[t] >= 0)
+			prog->outputs[t] = map[prog->outputs[t]];
+	}
 	memcpy(prog->regs, regs, sizeof(GnnReg) * n);
 	prog->nregs = n;
 	pfree(map);
@@ -137,7 +149,9 @@ drop_dead_ops(GnnProgram *prog)
 	bool	   *keep = palloc0(sizeof(bool) * Max(prog->nops, 1));
 	int			n = 0;
 
-	needed[prog->output] = true;
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->outputs[t] >= 0)
+			needed[prog->outputs[t]] = true;
 	for (int i = prog->nops - 1; i >= 0; i--)
 	{
 		const GnnOp *op = &prog->ops[i];
@@ -159,12 +173,28 @@ drop_dead_ops(GnnProgram *prog)
 	pfree(keep);
 }
 
+/*
+ * Finish a homogeneous program whose output is in register output.
+ */
 void
 gnn_program_finish(GnnProgramBuilder *b, int output)
 {
+	b->prog->inputs[0] = b->prog->input;
+	gnn_program_finish_types(b, &output);
+}
+
+/*
+ * Finish a program with an output register per node type (-1: none), and
+ * derive the facts the executor needs from the operations: which edge
+ * views to build and which edge columns are read.
+ */
+void
+gnn_program_finish_types(GnnProgramBuilder *b, const int *outputs)
+{
 	GnnProgram *prog = b->prog;
 
-	prog->output = output;
+	memcpy(prog->outputs, outputs, sizeof(int) * prog->ntypes);
+	prog->output = outputs[0];
 	drop_dead_ops(prog);
 	for (int i = 0; i < prog->nops; i++)
 	{
@@ -184,6 +214,10 @@ gnn_program_finish(GnnProgramBuilder *b, int output)
 			case GNN_OP_EDGE_SOFTMAX:
 				prog->uses_views[op->view] = true;
 				break;
+			case GNN_OP_EDGE_ATTR:
+				prog->uses_views[op->view] = true;
+				prog->attr_width[GNN_VIEW_ETYPE(op->view)] = prog->regs[op->out].width;
+				break;
 			default:
 				break;
 		}
@@ -199,6 +233,10 @@ gnn_op_name(GnnOpKind kind)
 			return "get_vertex";
 		case GNN_OP_EDGE_WEIGHT:
 			return "get_edge(weight)";
+		case GNN_OP_EDGE_ATTR:
+			return "get_edge(edge_attr)";
+		case GNN_OP_EXTREME:
+			return "extreme";
 		case GNN_OP_GATHER_SRC:
 			return "get_edge(src)";
 		case GNN_OP_GATHER_DST:
@@ -286,7 +324,7 @@ gnn_program_describe(const GnnProgram *prog)
 		appendStringInfo(&buf, ") [%s%s x %d]\n",
 						 reg->space == GNN_SPACE_NODE ? "node" : "edge",
 						 (reg->space == GNN_SPACE_EDGE &&
-						  reg->view == GNN_EDGES_ONE_SELF_LOOP) ?
+						  GNN_VIEW_MODE(reg->view) == GNN_EDGES_ONE_SELF_LOOP) ?
 						 "+loops" : "",
 						 reg->width);
 	}
@@ -320,8 +358,33 @@ gnn_program_last_use(const GnnProgram *prog)
 		if (op->b >= 0)
 			last[op->b] = i;
 	}
-	last[prog->output] = prog->nops;
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->outputs[t] >= 0)
+			last[prog->outputs[t]] = prog->nops;
 	return last;
+}
+
+bool
+gnn_program_is_output(const GnnProgram *prog, int reg)
+{
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->outputs[t] == reg)
+			return true;
+	return false;
+}
+
+/*
+ * The node type whose nodes op runs over: a node output's type, else the
+ * target type of its edges.
+ */
+int
+gnn_op_node_type(const GnnProgram *prog, const GnnOp *op)
+{
+	const GnnReg *out = &prog->regs[op->out];
+
+	if (out->space == GNN_SPACE_NODE)
+		return out->ntype;
+	return prog->etypes[GNN_VIEW_ETYPE(out->view)].dst;
 }
 
 /*

@@ -45,9 +45,30 @@ typedef enum GnnSpace
 typedef enum GnnEdgeView
 {
 	GNN_EDGES_AS_GIVEN,
-	GNN_EDGES_ONE_SELF_LOOP,
-	GNN_NUM_EDGE_VIEWS
+	GNN_EDGES_ONE_SELF_LOOP
 } GnnEdgeView;
+
+/*
+ * Heterogeneous graphs.  Nodes of all types share one numbering, each type
+ * a contiguous range; a node register holds the rows of one node type.
+ * Each edge type has its own edges, in the two views above: the view
+ * number of an operation is edge type * 2 + GnnEdgeView.  A homogeneous
+ * graph is one node type and one edge type, so views 0 and 1 are its own.
+ */
+#define GNN_MAX_NODE_TYPES 32
+#define GNN_MAX_EDGE_TYPES 64
+#define GNN_MAX_VIEWS (2 * GNN_MAX_EDGE_TYPES)
+#define GNN_VIEW(etype, mode) ((etype) * 2 + (int) (mode))
+#define GNN_VIEW_ETYPE(view) ((view) / 2)
+#define GNN_VIEW_MODE(view) ((GnnEdgeView) ((view) % 2))
+
+/* An edge type: its source and target node types */
+typedef struct GnnEdgeType
+{
+	int			src;
+	int			dst;
+	const char *name;			/* "src__relation__dst"; NULL if homogeneous */
+} GnnEdgeType;
 
 typedef enum GnnOpKind
 {
@@ -55,6 +76,9 @@ typedef enum GnnOpKind
 	GNN_OP_INPUT,				/* the model input features (node) */
 	GNN_OP_EDGE_WEIGHT,			/* edge weight column, 1 if absent (E x 1);
 								 * or, with relation, the relation ids */
+	GNN_OP_EDGE_ATTR,			/* edge feature column (E x width); an added
+								 * self loop gets the mean of the node's
+								 * other in-edges' features */
 	GNN_OP_GATHER_SRC,			/* edge row e = node row src(e) */
 	GNN_OP_GATHER_DST,			/* edge row e = node row dst(e) */
 
@@ -74,6 +98,7 @@ typedef enum GnnOpKind
 	GNN_OP_SLICE,				/* y = columns [start, start + width) of a */
 	GNN_OP_EQUALS,				/* y = 1 where a == alpha, else 0 */
 	GNN_OP_DIV,					/* y = a / b (0 where b is 0), b as in MUL */
+	GNN_OP_EXTREME,				/* y = max (aggr MAX) or min of a and b */
 
 	/* message_passing */
 	GNN_OP_AGGREGATE,			/* node y[i] = AGG_{e into i} coef(e) * msg(e) */
@@ -88,7 +113,8 @@ typedef enum GnnAct
 	GNN_ACT_GELU,				/* exact: x * Phi(x) */
 	GNN_ACT_SIGMOID,
 	GNN_ACT_TANH,
-	GNN_ACT_RSQRT0				/* x^-1/2, with 0 -> 0 (degree normalisation) */
+	GNN_ACT_RSQRT0,				/* x^-1/2, with 0 -> 0 (degree normalisation) */
+	GNN_ACT_EXP
 } GnnAct;
 
 typedef enum GnnAggr
@@ -102,7 +128,8 @@ typedef enum GnnAggr
 typedef struct GnnReg
 {
 	GnnSpace	space;
-	GnnEdgeView view;			/* for edge registers */
+	int			view;			/* edge registers: their edges' view */
+	int			ntype;			/* node registers: their node type */
 	int			width;			/* columns */
 } GnnReg;
 
@@ -117,7 +144,10 @@ typedef struct GnnReg
  * edge's source, gathered on the fly) or an edge register of the op's view
  * (the message is that edge row).  b, if >= 0, is an edge register of the
  * view with 1 or "heads" columns scaling each message (per head as in MUL).
- * A node with no in-edge gets 0 for every aggregation.
+ * A node with no in-edge gets alpha (0 unless set) for every aggregation.
+ *
+ * Every operation runs over the nodes of one node type: a node output's
+ * type, or the target type of an edge output's or aggregation's view.
  */
 typedef struct GnnOp
 {
@@ -125,7 +155,7 @@ typedef struct GnnOp
 	int			out;
 	int			a;
 	int			b;
-	GnnEdgeView view;			/* edge view of edge/message-passing ops */
+	int			view;			/* edge view of edge/message-passing ops */
 	int			layer;			/* index of the spec layer it came from */
 
 	/* parameters */
@@ -160,13 +190,27 @@ typedef struct GnnProgram
 	int			input;			/* register of the input features */
 	int			output;			/* register holding the model output */
 
+	/*
+	 * Node and edge types.  A homogeneous model has one of each, unnamed;
+	 * a heterogeneous one names them, and has an input and (unless the
+	 * type has no value after the last layer) an output register per node
+	 * type; input and output above are those of type 0.
+	 */
+	int			ntypes;
+	const char *type_names[GNN_MAX_NODE_TYPES];
+	int			inputs[GNN_MAX_NODE_TYPES];
+	int			outputs[GNN_MAX_NODE_TYPES];
+	int			netypes;
+	GnnEdgeType etypes[GNN_MAX_EDGE_TYPES];
+
 	int			nlayers;
 	GnnLayerInfo *layers;
 
 	float		loop_fill;		/* weight of added self loops */
 	bool		uses_weight;	/* reads the edge weight column */
 	bool		uses_relation;	/* reads the edges' relation ids there */
-	bool		uses_views[GNN_NUM_EDGE_VIEWS];
+	bool		uses_views[GNN_MAX_VIEWS];
+	int			attr_width[GNN_MAX_EDGE_TYPES]; /* edge features read, or 0 */
 	int64		nparams;		/* parameters used by the program */
 } GnnProgram;
 
@@ -180,8 +224,11 @@ typedef struct GnnProgramBuilder
 	int			layer;			/* current spec layer */
 } GnnProgramBuilder;
 
+/* Whether prog has named node and edge types */
+#define gnn_program_hetero(prog) ((prog)->type_names[0] != NULL)
+
 extern void gnn_builder_init(GnnProgramBuilder *b);
-extern int	gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, GnnEdgeView view,
+extern int	gnn_new_reg(GnnProgramBuilder *b, GnnSpace space, int where,
 						int width);
 extern GnnOp *gnn_emit(GnnProgramBuilder *b, GnnOpKind kind, int out, int a,
 					   int rb);
@@ -189,12 +236,15 @@ extern void gnn_begin_layer(GnnProgramBuilder *b, const char *type,
 							int in_width);
 extern void gnn_end_layer(GnnProgramBuilder *b, int out_width);
 extern void gnn_program_finish(GnnProgramBuilder *b, int output);
+extern void gnn_program_finish_types(GnnProgramBuilder *b, const int *outputs);
 
 /* Introspection */
 extern const char *gnn_op_name(GnnOpKind kind);
 extern const char *gnn_aggr_name(GnnAggr aggr);
 extern char *gnn_program_describe(const GnnProgram *prog);
 extern int	gnn_program_width(const GnnProgram *prog, int reg);
+extern int	gnn_op_node_type(const GnnProgram *prog, const GnnOp *op);
+extern bool gnn_program_is_output(const GnnProgram *prog, int reg);
 extern int	gnn_op_source_read(const GnnProgram *prog, const GnnOp *op);
 extern int	gnn_source_read_layer(const GnnProgram *prog, int reg);
 extern int *gnn_program_last_use(const GnnProgram *prog);
