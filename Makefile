@@ -13,6 +13,7 @@ OBJS = \
 	src/program.o \
 	src/lower.o \
 	src/userprog.o \
+	src/hetero.o \
 	src/model.o \
 	src/graph.o \
 	src/kernels.o \

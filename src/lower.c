@@ -215,13 +215,19 @@ lw_peek_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param)
 	return gnn_st_find(ctx->st, lw_tensor_name(la, param));
 }
 
-/* Registers created before the input width was known take it now. */
+/*
+ * Registers created before the input width of node type ntype was known
+ * take it now.
+ */
 static void
-fix_input_width(GnnProgram *prog, int width)
+fix_input_width(GnnProgram *prog, int ntype, int width)
 {
 	for (int r = 0; r < prog->nregs; r++)
-		if (prog->regs[r].width < 0)
+		if (prog->regs[r].width < 0 &&
+			(prog->regs[r].space == GNN_SPACE_EDGE || prog->regs[r].ntype == ntype))
 			prog->regs[r].width = width;
+	if (gnn_program_hetero(prog))
+		return;
 	for (int l = 0; l < prog->nlayers; l++)
 	{
 		if (prog->layers[l].in_width < 0)
@@ -244,8 +250,9 @@ lw_take_width(LowerCtx *ctx, const LayerArgs *la, int width)
 	if (ctx->width < 0)
 	{
 		ctx->width = width;
-		ctx->input_width = width;
-		fix_input_width(ctx->b.prog, width);
+		if (!gnn_program_hetero(ctx->b.prog))
+			ctx->input_width = width;
+		fix_input_width(ctx->b.prog, ctx->cur_type, width);
 		return true;
 	}
 	if (ctx->width == width)
@@ -255,6 +262,52 @@ lw_take_width(LowerCtx *ctx, const LayerArgs *la, int width)
 	return gnn_error(ctx->err, GNN_SQLSTATE_INVALID_PARAMETER,
 					 "model spec %s: widths do not chain: %s expects %s input channels but receives %s",
 					 ctx->where, la->type, a, b);
+}
+
+/*
+ * The same for the value messages are read from: the source type's on a
+ * bipartite edge type, else the running value.
+ */
+bool
+lw_take_src_width(LowerCtx *ctx, const LayerArgs *la, int width)
+{
+	int			cur = ctx->cur,
+				w = ctx->width,
+				t = ctx->cur_type;
+	bool		ok;
+
+	if (ctx->src_cur < 0)
+		return lw_take_width(ctx, la, width);
+	ctx->cur = ctx->src_cur;
+	ctx->width = ctx->src_width;
+	ctx->cur_type = ctx->src_type;
+	ok = lw_take_width(ctx, la, width);
+	ctx->src_width = ctx->width;
+	ctx->cur = cur;
+	ctx->width = w;
+	ctx->cur_type = t;
+	return ok;
+}
+
+/* The register messages are read from */
+int
+lw_src(const LowerCtx *ctx)
+{
+	return ctx->src_cur >= 0 ? ctx->src_cur : ctx->cur;
+}
+
+/* The view of the layer's edge type */
+int
+lw_view(const LowerCtx *ctx, GnnEdgeView mode)
+{
+	return GNN_VIEW(ctx->etype, mode);
+}
+
+/* gnn_new_reg's "where" of a register like reg */
+int
+lw_reg_where(const GnnReg *reg)
+{
+	return reg->space == GNN_SPACE_NODE ? reg->ntype : reg->view;
 }
 
 /*
@@ -287,7 +340,7 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 	if (*in <= 0 || *out <= 0)
 		return lw_spec_error(ctx, "%s needs positive %s", la->type,
 						  *in <= 0 ? in_key : out_key);
-	return lw_take_width(ctx, la, *in);
+	return lw_take_src_width(ctx, la, *in);
 }
 
 /* ---------- emitting ---------- */
@@ -300,7 +353,7 @@ int
 lw_emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, out);
+	int			r = gnn_new_reg(&ctx->b, ra.space, lw_reg_where(&ra), out);
 	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_LINEAR, r, a, -1);
 
 	op->weight = w;
@@ -312,7 +365,7 @@ int
 lw_emit_unary(LowerCtx *ctx, GnnOpKind kind, int a, int width)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, width);
+	int			r = gnn_new_reg(&ctx->b, ra.space, lw_reg_where(&ra), width);
 	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, -1);
 
 	/* an operation over edges names their view, as emit_binary's do */
@@ -335,7 +388,7 @@ int
 lw_emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b, int heads)
 {
 	GnnReg		ra = ctx->b.prog->regs[a];
-	int			r = gnn_new_reg(&ctx->b, ra.space, ra.view, ra.width);
+	int			r = gnn_new_reg(&ctx->b, ra.space, lw_reg_where(&ra), ra.width);
 	GnnOp	   *op = gnn_emit(&ctx->b, kind, r, a, b);
 
 	op->heads = heads;
@@ -357,9 +410,21 @@ lw_emit_bias(LowerCtx *ctx, int a, const float *bias)
 	return r;
 }
 
+/* y = a * scale + shift per column; either may be NULL */
+int
+lw_emit_affine(LowerCtx *ctx, int a, const float *scale, const float *shift)
+{
+	int			r = lw_emit_unary(ctx, GNN_OP_AFFINE, a, ctx->b.prog->regs[a].width);
+	GnnOp	   *op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
+
+	op->scale = scale;
+	op->shift = shift;
+	return r;
+}
+
 /* Edge register of a view: a node register gathered at src or dst. */
 int
-lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
+lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, int view)
 {
 	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view,
 								ctx->b.prog->regs[a].width);
@@ -370,7 +435,7 @@ lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, GnnEdgeView view)
 }
 
 int
-lw_emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill)
+lw_emit_edge_weight(LowerCtx *ctx, int view, float loop_fill)
 {
 	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view, 1);
 	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_EDGE_WEIGHT, r, -1, -1);
@@ -395,9 +460,10 @@ lw_emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads)
 /* message_passing: node y[i] = AGG over in-edges of coef * message */
 int
 lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
-			   GnnEdgeView view, int heads)
+			   int view, int heads)
 {
-	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_NODE, GNN_EDGES_AS_GIVEN,
+	int			dst = ctx->b.prog->etypes[GNN_VIEW_ETYPE(view)].dst;
+	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_NODE, dst,
 								ctx->b.prog->regs[msg].width);
 	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_AGGREGATE, r, msg, coef);
 
@@ -497,9 +563,11 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 				project,
 				has_bias;
 	int			in,
+				in_dst,
 				out;
 	const char *msg,
 			   *y;
+	const GnnTensorInfo *tr;
 	LowerModules m;
 	const float *wl,
 			   *bl,
@@ -514,22 +582,33 @@ lower_sage(LowerCtx *ctx, const LayerArgs *la)
 		!lw_arg_bool(ctx, la, "project", false, &project) ||
 		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
 		!layer_channels(ctx, la, "in_channels", "out_channels", "lin_l.weight",
-						1, &in, &out) ||
-		!lw_get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
+						1, &in, &out))
+		return false;
+	/* bipartite: lin_r reads the target type's value */
+	tr = lw_peek_tensor(ctx, la, "lin_r.weight");
+	in_dst = (ctx->src_cur >= 0 && tr && tr->ndims == 2) ? (int) tr->shape[1] : in;
+	if (ctx->src_cur >= 0 && !project && root_weight && !lw_take_width(ctx, la, in_dst))
+		return false;
+	if (!lw_get_tensor(ctx, la, "lin_l.weight", false, 2, (int64[]) {out, in}, &wl) ||
 		!get_bias(ctx, la, "lin_l.bias", has_bias, out, &bl) ||
 		(root_weight &&
-		 !lw_get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in}, &wr)) ||
+		 !lw_get_tensor(ctx, la, "lin_r.weight", false, 2, (int64[]) {out, in_dst}, &wr)) ||
 		(project &&
 		 (!lw_get_tensor(ctx, la, "lin.weight", false, 2, (int64[]) {in, in}, &wp) ||
 		  !lw_get_tensor(ctx, la, "lin.bias", false, 1, (int64[]) {in}, &bp))))
 		return false;
 
+	if (project && ctx->src_cur >= 0)
+		return lw_spec_error(ctx, "%s with project on a bipartite edge type is not supported%s",
+							 la->type, "");
+
 	lw_modules_begin(&m);
+	lw_module(&m, "{\"module\": \"get_vertex\", \"side\": \"source\", \"out\": \"xs\"}");
 	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
-	msg = "x";
+	msg = "xs";
 	if (project)
 	{
-		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"xs\", "
 				  "\"weight\": \"lin.weight\", \"bias\": \"lin.bias\", \"out\": \"p\"}");
 		lw_module(&m, "{\"module\": \"transform\", \"op\": \"relu\", \"in\": \"p\", \"out\": \"msg\"}");
 		msg = "msg";
@@ -634,26 +713,41 @@ lower_gcn(LowerCtx *ctx, const LayerArgs *la)
 							improved ? 2.0f : 1.0f);
 }
 
-/* Source weight of a GATConv: PyG >= 2.5 "lin", earlier "lin_src". */
+/*
+ * Source weight of a GATConv: PyG >= 2.5 "lin", earlier "lin_src"; on a
+ * bipartite edge type lin_src and lin_dst (the target's, in *wdst).
+ */
 static bool
 gat_weight(LowerCtx *ctx, const LayerArgs *la, int heads, int in, int out,
-		   const float **w)
+		   const float **w, const float **wdst)
 {
 	int64		shape[2] = {(int64) heads * out, in};
-	const float *wdst;
+	const GnnTensorInfo *td = lw_peek_tensor(ctx, la, "lin_dst.weight");
 
+	*wdst = NULL;
 	if (lw_peek_tensor(ctx, la, "lin.weight") || !lw_peek_tensor(ctx, la, "lin_src.weight"))
-		return lw_get_tensor(ctx, la, "lin.weight", false, 2, shape, w);
+		return lw_get_tensor(ctx, la, "lin.weight", false, 2, shape, w) &&
+			(ctx->src_cur < 0 || lw_take_width(ctx, la, in));
+	if (ctx->src_cur >= 0)
+	{
+		int			in_dst = (td && td->ndims == 2) ? (int) td->shape[1] : in;
+
+		return lw_get_tensor(ctx, la, "lin_src.weight", false, 2, shape, w) &&
+			lw_take_width(ctx, la, in_dst) &&
+			lw_get_tensor(ctx, la, "lin_dst.weight", false, 2,
+						  (int64[]) {shape[0], in_dst}, wdst);
+	}
 
 	if (!lw_get_tensor(ctx, la, "lin_src.weight", false, 2, shape, w) ||
-		!lw_get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, &wdst))
+		!lw_get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, wdst))
 		return false;
-	if (wdst && memcmp(*w, wdst, sizeof(float) * shape[0] * shape[1]) != 0)
-		return lw_spec_error(ctx, "%s with different lin_src and lin_dst weights (bipartite input) is not supported%s",
+	if (*wdst && memcmp(*w, *wdst, sizeof(float) * shape[0] * shape[1]) != 0)
+		return lw_spec_error(ctx, "%s with different lin_src and lin_dst weights needs a bipartite edge type%s",
 						  la->type, "");
 	/* in PyG lin_dst is then lin_src, one module: count its weight once */
-	if (wdst)
+	if (*wdst)
 		ctx->b.prog->nparams -= shape[0] * shape[1];
+	*wdst = NULL;
 	return true;
 }
 
@@ -667,21 +761,29 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 {
 	static const char *const keys[] = {"prefix", "in_channels", "out_channels",
 		"heads", "concat", "negative_slope", "dropout", "add_self_loops",
-	"bias", "fill_value", "residual", NULL};
+	"bias", "fill_value", "residual", "edge_dim", NULL};
 	int			heads = 1,
 				in,
-				out;
+				out,
+				edge_dim;
 	bool		concat,
 				loops,
 				has_bias,
 				residual;
 	double		slope;
 	const float *w,
+			   *wdst,
 			   *att_src,
 			   *att_dst,
+			   *w_edge,
+			   *att_edge,
 			   *bias;
 	const char *wname,
-			   *y;
+			   *fill,
+			   *y,
+			   *hs,
+			   *hd,
+			   *e;
 	LowerModules m;
 
 	if (!lw_check_keys(ctx, la, keys) ||
@@ -690,8 +792,13 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 		!lw_arg_number(ctx, la, "negative_slope", 0.2, &slope) ||
 		!lw_arg_bool(ctx, la, "add_self_loops", true, &loops) ||
 		!lw_arg_bool(ctx, la, "bias", true, &has_bias) ||
-		!lw_arg_bool(ctx, la, "residual", false, &residual))
+		!lw_arg_bool(ctx, la, "residual", false, &residual) ||
+		!lw_arg_int(ctx, la, "edge_dim", 0, &edge_dim) ||
+		!lw_arg_string(ctx, la, "fill_value", "mean", &fill))
 		return false;
+	if (edge_dim < 0 || (edge_dim > 0 && loops && strcmp(fill, "mean") != 0))
+		return lw_spec_error(ctx, "%s supports edge_dim > 0 with fill_value \"mean\"%s",
+							 la->type, "");
 	if (heads < 1)
 		return lw_spec_error(ctx, "%s needs heads >= 1%s", la->type, "");
 	if (residual)
@@ -700,34 +807,67 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 		"lin.weight" : "lin_src.weight";
 	if (!layer_channels(ctx, la, "in_channels", "out_channels", wname, heads,
 						&in, &out) ||
-		!gat_weight(ctx, la, heads, in, out, &w) ||
+		!gat_weight(ctx, la, heads, in, out, &w, &wdst) ||
 		!lw_get_tensor(ctx, la, "att_src", false, 3, (int64[]) {1, heads, out}, &att_src) ||
 		!lw_get_tensor(ctx, la, "att_dst", false, 3, (int64[]) {1, heads, out}, &att_dst) ||
 		!get_bias(ctx, la, "bias", has_bias,
-				  concat ? (int64) heads * out : out, &bias))
+				  concat ? (int64) heads * out : out, &bias) ||
+		(edge_dim > 0 &&
+		 (!lw_get_tensor(ctx, la, "lin_edge.weight", false, 2,
+						 (int64[]) {(int64) heads * out, edge_dim}, &w_edge) ||
+		  !lw_get_tensor(ctx, la, "att_edge", false, 3, (int64[]) {1, heads, out},
+						 &att_edge))))
 		return false;
 
 	lw_modules_begin(&m);
 	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
-	lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
-			  "\"weight\": \"%s\", \"out\": \"h\"}", wname);
+	hs = hd = "h";
+	if (ctx->src_cur >= 0)
+	{
+		/* bipartite: sources and targets are transformed apart */
+		lw_module(&m, "{\"module\": \"get_vertex\", \"side\": \"source\", \"out\": \"xs\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"xs\", "
+				  "\"weight\": \"%s\", \"out\": \"hs\"}", wname);
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+				  "\"weight\": \"%s\", \"out\": \"hd\"}",
+				  wdst ? "lin_dst.weight" : wname);
+		hs = "hs";
+		hd = "hd";
+	}
+	else
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"x\", "
+				  "\"weight\": \"%s\", \"out\": \"h\"}", wname);
 	/* per-node attention scores, then per-edge logits */
-	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"h\", "
-			  "\"att\": \"att_src\", \"heads\": %d, \"out\": \"a_src\"}", heads);
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"%s\", "
+			  "\"att\": \"att_src\", \"heads\": %d, \"out\": \"a_src\"}", hs, heads);
 	lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"a_src\", \"side\": \"source\", "
 			  "\"out\": \"e_src\"}");
-	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"h\", "
-			  "\"att\": \"att_dst\", \"heads\": %d, \"out\": \"a_dst\"}", heads);
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"%s\", "
+			  "\"att\": \"att_dst\", \"heads\": %d, \"out\": \"a_dst\"}", hd, heads);
 	lw_module(&m, "{\"module\": \"get_edge\", \"tensor\": \"a_dst\", \"side\": \"target\", "
 			  "\"out\": \"e_dst\"}");
 	lw_module(&m, "{\"module\": \"transform\", \"op\": \"add\", \"in\": [\"e_src\", \"e_dst\"], "
 			  "\"out\": \"e\"}");
-	lw_module(&m, "{\"module\": \"transform\", \"op\": \"leaky_relu\", \"in\": \"e\", "
-			  "\"negative_slope\": %.17g, \"out\": \"logit\"}", slope);
+	e = "e";
+	if (edge_dim > 0)
+	{
+		/* the edge term: att_edge . lin_edge(edge_attr) per head */
+		lw_module(&m, "{\"module\": \"get_edge\", \"column\": \"edge_attr\", \"width\": %d, "
+				  "\"out\": \"ea\"}", edge_dim);
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"linear\", \"in\": \"ea\", "
+				  "\"weight\": \"lin_edge.weight\", \"out\": \"he\"}");
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"head_dot\", \"in\": \"he\", "
+				  "\"att\": \"att_edge\", \"heads\": %d, \"out\": \"a_edge\"}", heads);
+		lw_module(&m, "{\"module\": \"transform\", \"op\": \"add\", \"in\": [\"e\", \"a_edge\"], "
+				  "\"out\": \"ee\"}");
+		e = "ee";
+	}
+	lw_module(&m, "{\"module\": \"transform\", \"op\": \"leaky_relu\", \"in\": \"%s\", "
+			  "\"negative_slope\": %.17g, \"out\": \"logit\"}", e, slope);
 	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"softmax\", \"in\": \"logit\", "
 			  "\"out\": \"alpha\"}");
-	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"sum\", \"in\": \"h\", "
-			  "\"coef\": \"alpha\", \"out\": \"agg\"}");
+	lw_module(&m, "{\"module\": \"message_passing\", \"aggr\": \"sum\", \"in\": \"%s\", "
+			  "\"coef\": \"alpha\", \"out\": \"agg\"}", hs);
 	y = "agg";
 	if (!concat && heads > 1)
 	{
@@ -859,7 +999,7 @@ lower_rgcn(LowerCtx *ctx, const LayerArgs *la)
 		!get_bias(ctx, la, "bias", has_bias, out, &bias))
 		return false;
 
-	rel = lw_emit_edge_weight(ctx, GNN_EDGES_AS_GIVEN, 1.0f);
+	rel = lw_emit_edge_weight(ctx, lw_view(ctx, GNN_EDGES_AS_GIVEN), 1.0f);
 	ctx->b.prog->ops[ctx->b.prog->nops - 1].relation = true;
 	for (int r = 0; r < rels; r++)
 	{
@@ -867,11 +1007,11 @@ lower_rgcn(LowerCtx *ctx, const LayerArgs *la)
 		int			h;
 
 		ctx->b.prog->ops[ctx->b.prog->nops - 1].alpha = (float) r;
-		h = lw_emit_aggregate(ctx, x, in_r, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
+		h = lw_emit_aggregate(ctx, x, in_r, GNN_AGGR_SUM, lw_view(ctx, GNN_EDGES_AS_GIVEN), 1);
 		if (aggr[0] == 'm')
 			h = lw_emit_binary(ctx, GNN_OP_DIV, h,
 							   lw_emit_aggregate(ctx, in_r, -1, GNN_AGGR_SUM,
-												 GNN_EDGES_AS_GIVEN, 1), 1);
+												 lw_view(ctx, GNN_EDGES_AS_GIVEN), 1), 1);
 		h = lw_emit_linear(ctx, h, rgcn_transpose(theta + (int64) r * in * out, in, out),
 						   NULL, out);
 		acc = (acc < 0) ? h : lw_emit_binary(ctx, GNN_OP_ADD, acc, h, 1);
@@ -911,7 +1051,7 @@ lower_gin(LowerCtx *ctx, const LayerArgs *la)
 		return lw_spec_error(ctx, "%s cannot be nested inside another layer%s",
 						  la->type, "");
 
-	agg = lw_emit_aggregate(ctx, ctx->cur, -1, GNN_AGGR_SUM, GNN_EDGES_AS_GIVEN, 1);
+	agg = lw_emit_aggregate(ctx, ctx->cur, -1, GNN_AGGR_SUM, lw_view(ctx, GNN_EDGES_AS_GIVEN), 1);
 	ctx->cur = lw_emit_binary(ctx, GNN_OP_AXPY, ctx->cur, agg, 1);
 	op = &ctx->b.prog->ops[ctx->b.prog->nops - 1];
 	op->alpha = (float) (1.0f + (float) eps);
@@ -1034,11 +1174,16 @@ lower_identity(LowerCtx *ctx, const LayerArgs *la)
 	return lw_check_keys(ctx, la, keys);
 }
 
-static bool
-lower_layer(LowerCtx *ctx, const LayerArgs *la)
+bool
+lw_lower_layer(LowerCtx *ctx, const LayerArgs *la)
 {
 	const char *t = la->type;
 	bool		dense_only = ctx->depth > 0;
+
+	if (ctx->src_cur >= 0 && (strcmp(t, "GCNConv") == 0 || strcmp(t, "GINConv") == 0 ||
+							  strcmp(t, "RGCNConv") == 0))
+		return lw_spec_error(ctx, "%s needs an edge type whose source and target node types are the same%s",
+							 t, "");
 
 	if (strcmp(t, "Linear") == 0)
 		return lower_linear(ctx, la);
@@ -1115,7 +1260,7 @@ lower_layers(LowerCtx *ctx, const GnnJson *layers, const char *nn_prefix)
 
 		if (nn_prefix == NULL)
 			gnn_begin_layer(&ctx->b, la.type, ctx->width);
-		if (!lower_layer(ctx, &la))
+		if (!lw_lower_layer(ctx, &la))
 			return false;
 		if (nn_prefix == NULL)
 			gnn_end_layer(&ctx->b, ctx->width);
@@ -1134,6 +1279,7 @@ gnn_lower(const GnnJson *spec, const GnnSafetensors *st, GnnProgram **result,
 	ctx.st = st;
 	ctx.err = err;
 	ctx.width = -1;
+	ctx.src_cur = -1;
 	strlcpy(ctx.where, "", sizeof(ctx.where));
 
 	if (spec->kind != GNN_JSON_OBJECT || layers == NULL ||
@@ -1142,13 +1288,25 @@ gnn_lower(const GnnJson *spec, const GnnSafetensors *st, GnnProgram **result,
 						 "model spec must be an object with a non-empty array \"layers\"");
 	for (int i = 0; i < spec->count; i++)
 		if (strcmp(spec->keys[i], "layers") != 0 &&
-			strcmp(spec->keys[i], "description") != 0)
+			strcmp(spec->keys[i], "description") != 0 &&
+			strcmp(spec->keys[i], "metadata") != 0 &&
+			strcmp(spec->keys[i], "to_hetero") != 0)
 			return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
-							 "model spec: unknown key \"%s\" (expected \"layers\" and optionally \"description\")",
+							 "model spec: unknown key \"%s\" (expected \"layers\" and optionally \"description\", \"metadata\", \"to_hetero\")",
 							 spec->keys[i]);
 
 	gnn_builder_init(&ctx.b);
-	ctx.cur = gnn_new_reg(&ctx.b, GNN_SPACE_NODE, GNN_EDGES_AS_GIVEN, -1);
+	if (gnn_json_get(spec, "metadata"))
+	{
+		if (!gnn_lower_hetero(&ctx, spec))
+			return false;
+		*result = ctx.b.prog;
+		return true;
+	}
+	if (gnn_json_get(spec, "to_hetero"))
+		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec: \"to_hetero\" needs \"metadata\" (the node and edge types)");
+	ctx.cur = gnn_new_reg(&ctx.b, GNN_SPACE_NODE, 0, -1);
 	gnn_emit(&ctx.b, GNN_OP_INPUT, ctx.cur, -1, -1);
 	ctx.b.prog->input = ctx.cur;
 
@@ -1157,7 +1315,7 @@ gnn_lower(const GnnJson *spec, const GnnSafetensors *st, GnnProgram **result,
 	if (ctx.width < 0)
 		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
 						 "model spec has no layer with weights, so its input width is unknown");
-	fix_input_width(ctx.b.prog, ctx.input_width);
+	fix_input_width(ctx.b.prog, 0, ctx.input_width);
 	gnn_program_finish(&ctx.b, ctx.cur);
 	*result = ctx.b.prog;
 	return true;

@@ -40,6 +40,18 @@ typedef struct LowerCtx
 	GnnError   *err;
 	int			cur;			/* register holding the running value */
 	int			width;			/* its width; -1 until a layer fixes it */
+	int			cur_type;		/* its node type */
+
+	/*
+	 * A message-passing layer on a bipartite edge type (heterogeneous
+	 * graphs) reads its messages from the source type's value: src_cur,
+	 * src_width, src_type; src_cur is -1 when sources and targets are the
+	 * running value.  etype is the edge type the layer passes messages on.
+	 */
+	int			src_cur;
+	int			src_width;
+	int			src_type;
+	int			etype;
 	int			input_width;	/* the model's input width, once known */
 	char		where[64];		/* "layers[2]" for messages */
 	int			depth;			/* nesting (GINConv nn) */
@@ -80,6 +92,14 @@ extern bool lw_get_tensor(LowerCtx *ctx, const LayerArgs *la, const char *param,
 extern const GnnTensorInfo *lw_peek_tensor(LowerCtx *ctx, const LayerArgs *la,
 										   const char *param);
 extern bool lw_take_width(LowerCtx *ctx, const LayerArgs *la, int width);
+extern bool lw_take_src_width(LowerCtx *ctx, const LayerArgs *la, int width);
+extern int	lw_src(const LowerCtx *ctx);
+extern int	lw_view(const LowerCtx *ctx, GnnEdgeView mode);
+extern int	lw_reg_where(const GnnReg *reg);
+extern bool lw_lower_layer(LowerCtx *ctx, const LayerArgs *la);
+
+/* hetero.c: a model over node and edge types */
+extern bool gnn_lower_hetero(LowerCtx *ctx, const GnnJson *spec);
 
 /* emitting operations; each returns the register written */
 extern int	lw_emit_linear(LowerCtx *ctx, int a, const float *w,
@@ -89,12 +109,13 @@ extern int	lw_emit_act(LowerCtx *ctx, int a, GnnAct act, float alpha);
 extern int	lw_emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b,
 						   int heads);
 extern int	lw_emit_bias(LowerCtx *ctx, int a, const float *bias);
-extern int	lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a,
-						   GnnEdgeView view);
-extern int	lw_emit_edge_weight(LowerCtx *ctx, GnnEdgeView view, float loop_fill);
+extern int	lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, int view);
+extern int	lw_emit_edge_weight(LowerCtx *ctx, int view, float loop_fill);
 extern int	lw_emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads);
 extern int	lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,
-							  GnnEdgeView view, int heads);
+							  int view, int heads);
+extern int	lw_emit_affine(LowerCtx *ctx, int a, const float *scale,
+						   const float *shift);
 
 /* userprog.c: a layer written as a module program */
 extern bool gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer);

@@ -7,11 +7,14 @@
  * short program of the four module kinds, each module naming the tensors
  * it reads ("in") and the one it defines ("out"):
  *
- *	get_vertex		 a node tensor: the layer's input, or a node tensor an
- *					 earlier Program layer defined ("tensor")
+ *	get_vertex		 a node tensor: the layer's input (on a bipartite edge
+ *					 type of a heterogeneous graph, the target type's, or
+ *					 with "side": "source" the source type's), or a node
+ *					 tensor an earlier Program layer defined ("tensor")
  *	get_edge		 an edge tensor: a node tensor at each edge's source or
  *					 target ("side"), or the edge weight column
- *					 ("column": "weight") or relation ids ("relation")
+ *					 ("column": "weight"), relation ids ("relation") or
+ *					 edge features ("edge_attr", with their "width")
  *	transform		 "op": linear, bias, add, axpy, mul, div, concat, slice,
  *					 equals, relu, leaky_relu, elu, gelu, sigmoid, tanh, rsqrt,
  *					 l2norm, softmax, log_softmax, head_dot, head_mean; on node or edge
@@ -36,7 +39,7 @@ typedef struct ProgCtx
 	LowerCtx   *ctx;
 	const LayerArgs *la;
 	int			layer;			/* spec layer index */
-	GnnEdgeView view;			/* the edges every edge module sees */
+	int			view;			/* the edges every edge module sees */
 	float		loop_fill;
 	const GnnJson *mod;			/* the module being lowered */
 	char		outer[64];		/* ctx->where of the layer */
@@ -182,17 +185,40 @@ weight_arg(ProgCtx *pc, const char *key, bool optional, int ndims,
 
 /* ---------- modules ---------- */
 
+/* The node type of the source or target side of the layer's edges */
+static int
+side_type(ProgCtx *pc, bool source)
+{
+	const GnnEdgeType *et = &pc->ctx->b.prog->etypes[GNN_VIEW_ETYPE(pc->view)];
+
+	return source ? et->src : et->dst;
+}
+
+/* A node tensor read at one side of the edges must be of that side's type */
+static bool
+need_side(ProgCtx *pc, int reg, bool source, const char *what)
+{
+	if (reg_of(pc, reg)->ntype != side_type(pc, source))
+		return mod_error(pc, "%s must be a tensor of the edges' %s node type",
+						 what, source ? "source" : "target");
+	return true;
+}
+
 static bool
 get_vertex(ProgCtx *pc, int *out)
 {
-	static const char *const keys[] = {"module", "out", "tensor", NULL};
+	static const char *const keys[] = {"module", "out", "tensor", "side", NULL};
 	const char *name = mod_string(pc, "tensor");
+	const char *side = mod_string(pc, "side");
 
 	if (!mod_keys(pc, keys))
 		return false;
+	if (side && strcmp(side, "source") != 0 && strcmp(side, "target") != 0)
+		return mod_error(pc, "get_vertex's \"side\" must be \"source\" or \"target\"%s%s",
+						 "", "");
 	if (name == NULL)
 	{
-		*out = pc->ctx->cur;
+		*out = (side && side[0] == 's') ? lw_src(pc->ctx) : pc->ctx->cur;
 		return true;
 	}
 	if ((*out = lookup(pc, name)) < 0)
@@ -204,17 +230,29 @@ static bool
 get_edge(ProgCtx *pc, int *out)
 {
 	static const char *const keys[] = {"module", "out", "tensor", "side",
-	"column", NULL};
+	"column", "width", NULL};
 	const char *column = mod_string(pc, "column");
 	const char *side = mod_string(pc, "side");
 	int			a;
 
 	if (!mod_keys(pc, keys))
 		return false;
+	if (column && strcmp(column, "edge_attr") == 0)
+	{
+		int			width;
+
+		if (!mod_int(pc, "width", -1, &width))
+			return false;
+		if (width < 1)
+			return mod_error(pc, "get_edge of \"edge_attr\" needs its \"width\"%s%s", "", "");
+		*out = gnn_new_reg(&pc->ctx->b, GNN_SPACE_EDGE, pc->view, width);
+		gnn_emit(&pc->ctx->b, GNN_OP_EDGE_ATTR, *out, -1, -1)->view = pc->view;
+		return true;
+	}
 	if (column)
 	{
 		if (strcmp(column, "weight") != 0 && strcmp(column, "relation") != 0)
-			return mod_error(pc, "unknown edge column \"%s\" (\"weight\" or \"relation\")%s",
+			return mod_error(pc, "unknown edge column \"%s\" (\"weight\", \"relation\" or \"edge_attr\")%s",
 							 column, "");
 		*out = lw_emit_edge_weight(pc->ctx, pc->view, pc->loop_fill);
 		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].relation = (column[0] == 'r');
@@ -226,6 +264,8 @@ get_edge(ProgCtx *pc, int *out)
 	if (side == NULL || (strcmp(side, "source") != 0 && strcmp(side, "target") != 0))
 		return mod_error(pc, "get_edge needs \"side\": \"source\" or \"target\"%s%s",
 						 "", "");
+	if (!need_side(pc, a, side[0] == 's', "get_edge's tensor"))
+		return false;
 	*out = lw_emit_gather(pc->ctx, side[0] == 's' ? GNN_OP_GATHER_SRC :
 						  GNN_OP_GATHER_DST, a, pc->view);
 	return true;
@@ -296,6 +336,8 @@ transform_binary(ProgCtx *pc, const char *op, int *out)
 	rb = reg_of(pc, b);
 	if (ra->space != rb->space)
 		return mod_error(pc, "%s of a node and an edge tensor%s", op, "");
+	if (ra->space == GNN_SPACE_NODE && ra->ntype != rb->ntype)
+		return mod_error(pc, "%s of tensors of two node types%s", op, "");
 	if (strcmp(op, "add") == 0 || strcmp(op, "axpy") == 0)
 	{
 		double		alpha = 1.0;
@@ -318,7 +360,7 @@ transform_binary(ProgCtx *pc, const char *op, int *out)
 	}
 	else
 	{
-		int			r = gnn_new_reg(&pc->ctx->b, ra->space, ra->view,
+		int			r = gnn_new_reg(&pc->ctx->b, ra->space, lw_reg_where(ra),
 									ra->width + rb->width);
 
 		gnn_emit(&pc->ctx->b, GNN_OP_CONCAT, r, a, b)->view = ra->view;
@@ -448,6 +490,9 @@ message_passing(ProgCtx *pc, int *out)
 		pc->ctx->b.prog->ops[pc->ctx->b.prog->nops - 1].view = pc->view;
 		return true;
 	}
+	if (reg_of(pc, msg)->space == GNN_SPACE_NODE &&
+		!need_side(pc, msg, true, "a message_passing node tensor"))
+		return false;
 	for (int i = 0; aggr && i < lengthof(aggrs); i++)
 		if (strcmp(aggr, aggrs[i]) == 0)
 		{
@@ -530,17 +575,21 @@ gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer)
 	if (strcmp(loops, "as_given") != 0 && strcmp(loops, "one_per_node") != 0)
 		return lw_spec_error(ctx, "\"self_loops\" must be \"as_given\" or \"one_per_node\"%s%s",
 							 "", "");
-	pc.view = loops[0] == 'o' ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN;
+	pc.view = lw_view(ctx, loops[0] == 'o' ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN);
+	if (loops[0] == 'o' && side_type(&pc, true) != side_type(&pc, false))
+		return lw_spec_error(ctx, "self loops need an edge type whose source and target node types are the same%s%s",
+							 "", "");
 	pc.loop_fill = (float) fill;
 	if (mods == NULL || mods->kind != GNN_JSON_ARRAY || mods->count == 0 || output == NULL)
 		return lw_spec_error(ctx, "a Program needs a non-empty array \"modules\" and an \"output\"%s%s",
 							 "", "");
+	/* in_channels: the width of the values messages are read from */
 	if (in > 0 || ctx->width < 0)
 	{
 		if (in <= 0)
 			return lw_spec_error(ctx, "a Program first in the model needs \"in_channels\"%s%s",
 								 "", "");
-		if (!lw_take_width(ctx, la, in))
+		if (!lw_take_src_width(ctx, la, in))
 			return false;
 	}
 
@@ -556,6 +605,9 @@ gnn_lower_program(LowerCtx *ctx, const LayerArgs *la, int layer)
 		return lw_spec_error(ctx, "unknown output tensor \"%s\"%s", output, "");
 	if (reg_of(&pc, y)->space != GNN_SPACE_NODE)
 		return lw_spec_error(ctx, "the output \"%s\" must be a node tensor%s", output, "");
+	if (reg_of(&pc, y)->ntype != ctx->cur_type)
+		return lw_spec_error(ctx, "the output \"%s\" must be a tensor of the target node type%s",
+							 output, "");
 	ctx->cur = y;
 	ctx->width = reg_of(&pc, y)->width;
 	return true;

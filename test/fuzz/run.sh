@@ -50,7 +50,7 @@ for h in $harnesses; do
 		fuzz_safetensors) dict="$here/safetensors.dict" ;;
 		fuzz_spec)
 			dict="$here/spec.dict"
-			srcs="$srcs $top/src/lower.c $top/src/userprog.c $top/src/program.c $top/src/kernels.c"
+			srcs="$srcs $top/src/lower.c $top/src/userprog.c $top/src/hetero.c $top/src/program.c $top/src/kernels.c"
 			srcs="$srcs $out/gemm.o"
 			;;
 		*) echo "unknown harness $h" >&2; exit 2 ;;

@@ -46,7 +46,7 @@ parsers="$top/src/gnnerror.c $top/src/json.c $top/src/safetensors.c"
 # shellcheck disable=SC2086
 build test_parsers $parsers
 # shellcheck disable=SC2086
-build test_lower $parsers "$top/src/lower.c" "$top/src/userprog.c" "$top/src/program.c"
+build test_lower $parsers "$top/src/lower.c" "$top/src/userprog.c" "$top/src/hetero.c" "$top/src/program.c"
 
 if [ "${1:-}" = "--no-run" ]; then
 	exit 0
