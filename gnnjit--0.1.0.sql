@@ -73,6 +73,45 @@ AS 'MODULE_PATHNAME', 'gnn_infer'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE ROWS 1000
 SUPPORT @extschema@.gnn_infer_support;
 
+-- Graphs: named node and edge tables by type, written only by gnnjit's
+-- functions, which check ownership.
+CREATE TABLE @extschema@.gnn_graph_catalog (
+    name    text PRIMARY KEY,
+    owner   regrole NOT NULL,
+    nodes   jsonb NOT NULL,
+    edges   jsonb NOT NULL,
+    created timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON @extschema@.gnn_graph_catalog FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.gnn_graph_catalog', '');
+
+CREATE VIEW @extschema@.gnn_graphs AS
+    SELECT name, owner,
+           ARRAY(SELECT pg_catalog.jsonb_object_keys(nodes)) AS node_types,
+           ARRAY(SELECT pg_catalog.jsonb_object_keys(edges)) AS edge_types,
+           nodes, edges, created
+    FROM @extschema@.gnn_graph_catalog;
+GRANT SELECT ON @extschema@.gnn_graphs TO PUBLIC;
+
+CREATE FUNCTION @extschema@.gnn_create_graph(name text, nodes jsonb, edges jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_create_graph'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_drop_graph(name text, if_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'gnn_drop_graph'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.gnn_infer(
+    model     text,
+    graph     text,
+    node_type text DEFAULT NULL)
+RETURNS TABLE (node_id bigint, embedding real[])
+AS 'MODULE_PATHNAME', 'gnn_infer_named'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE ROWS 1000
+SUPPORT @extschema@.gnn_infer_support;
+
 CREATE FUNCTION @extschema@.gnn_jit_stats(
     OUT available boolean,
     OUT compiles bigint,

@@ -37,7 +37,7 @@
 
 #include "idmap.h"
 
-#define GNN_MAX_COLS 3
+#define GNN_MAX_COLS 4
 
 /* Rows assumed of a table never analyzed, at most */
 #define GNN_UNANALYZED_ROWS 65536
@@ -68,6 +68,14 @@ struct ReadState
 	int32	   *esrc;
 	int32	   *edst;
 	float	   *ew;
+	float	   *eattr;			/* edge features, attr_width each */
+	int			attr_width;
+	int			attr_col;		/* their column, or -1 */
+	/* a heterogeneous graph's edges: the sources' id map and first index */
+	gnnid_hash *src_ids;
+	int64		src_off;
+	int64		dst_off;
+	bool		no_features;	/* node rows: ids only */
 	/* edges by id, when reading parts of the graph */
 	GnnEdgeList *edge_out;
 	/* a parallel scan's share, and the current row's position */
@@ -490,7 +498,7 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 
 	if (nulls[0])
 		null_error(rs, rs->table->colnames[0]);
-	if (nulls[1])
+	if (!rs->no_features && nulls[1])
 		null_error(rs, rs->table->colnames[1]);
 	id = gnn_int_datum(values[0], rs->table->types[0]);
 	if (rs->count == rs->capacity)
@@ -504,11 +512,33 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 						id, RelationGetRelationName(rs->table->rel))));
 	e->index = (int32) rs->count;
 	g->ids[rs->count] = id;
-	read_features(rs, values[1], rs->table->types[1], id);
+	if (!rs->no_features)
+		read_features(rs, values[1], rs->table->types[1], id);
 	rs->count++;
 }
 
 /* ---------- edges ---------- */
+
+/* Copy one edge's feature array into out, checking its shape */
+static void
+read_edge_attr(ReadState *rs, Datum d, Oid type, float *out, int64 src, int64 dst)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	int			n = (ARR_NDIM(arr) == 1) ? ARR_DIMS(arr)[0] : 0;
+
+	if (n != rs->attr_width || array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("edge features of edge (" INT64_FORMAT ", " INT64_FORMAT ") in relation \"%s\" are not a one-dimensional array of %d values without NULLs",
+						src, dst, RelationGetRelationName(rs->table->rel), rs->attr_width)));
+	if (type == FLOAT4ARRAYOID)
+		memcpy(out, ARR_DATA_PTR(arr), sizeof(float) * n);
+	else
+		for (int i = 0; i < n; i++)
+			out[i] = (float) ((const float8 *) ARR_DATA_PTR(arr))[i];
+	if ((Pointer) arr != DatumGetPointer(d))
+		pfree(arr);
+}
 
 /* Grow the edge arrays to newcap rows (0: by half) */
 static void
@@ -526,6 +556,10 @@ grow_edges(ReadState *rs, int64 newcap)
 	if (wbytes)
 		rs->ew = mem_grow(rs->mem, rs->ew, cap * wbytes, newcap * wbytes,
 						  "reading the edge table");
+	if (rs->attr_width)
+		rs->eattr = mem_grow(rs->mem, rs->eattr, cap * rs->attr_width * sizeof(float),
+							 newcap * rs->attr_width * sizeof(float),
+							 "reading the edge table");
 	rs->capacity = newcap;
 }
 
@@ -558,11 +592,12 @@ halo_index(ReadState *rs, int64 id)
 }
 
 static int32
-node_index(ReadState *rs, int64 id, int64 src, int64 dst)
+node_index(ReadState *rs, int64 src, int64 dst, bool is_src)
 {
-	GnnIdEntry *e = gnnid_lookup(rs->ids, id);
+	int64		id = is_src ? src : dst;
+	GnnIdEntry *e = gnnid_lookup((rs->src_ids && is_src) ? rs->src_ids : rs->ids, id);
 
-	if (e == NULL && rs->halo && id == src)
+	if (e == NULL && rs->halo && is_src)
 		return halo_index(rs, id);
 	if (e == NULL)
 		ereport(ERROR,
@@ -596,19 +631,23 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 							src, dst, RelationGetRelationName(rs->table->rel)),
 					 errdetail("A shard must hold the in-edges of its own nodes: the edges are partitioned by the hash of dst like the nodes by the hash of id.")));
 	}
-	rs->esrc[rs->count] = node_index(rs, src, src, dst);
-	rs->edst[rs->count] = node_index(rs, dst, src, dst);
+	rs->esrc[rs->count] = node_index(rs, src, dst, true) + rs->src_off;
+	rs->edst[rs->count] = node_index(rs, src, dst, false) + rs->dst_off;
 	if (rs->g->has_weight)
 		rs->ew[rs->count] = edge_value(values[2], rs->table->types[2]);
+	if (rs->attr_width)
+		read_edge_attr(rs, values[rs->attr_col], rs->table->types[rs->attr_col],
+					   rs->eattr + rs->count * rs->attr_width, src, dst);
 	rs->count++;
 }
 
 /* Counting sort of the coordinate-form edges by target: a stable CSR */
 static void
-build_csr(ReadState *rs)
+build_csr(ReadState *rs, int view)
 {
 	GnnGraph   *g = rs->g;
-	GnnCsr	   *csr = &g->views[GNN_EDGES_AS_GIVEN];
+	GnnCsr	   *csr = &g->views[view];
+	int			aw = rs->attr_width;
 	int64		n = g->nnodes;
 	int64		m = rs->count;
 	int64	   *next;
@@ -618,6 +657,9 @@ build_csr(ReadState *rs)
 	csr->src = gnn_mem_alloc(rs->mem, Max(m, 1) * sizeof(int32), "the edge index");
 	if (g->has_weight)
 		csr->weight = gnn_mem_alloc(rs->mem, Max(m, 1) * sizeof(float), "the edge index");
+	csr->attr_width = aw;
+	if (aw)
+		csr->attr = gnn_mem_alloc(rs->mem, Max(m, 1) * aw * sizeof(float), "the edge index");
 
 	memset(csr->rowptr, 0, (n + 1) * sizeof(int64));
 	for (int64 e = 0; e < m; e++)
@@ -634,6 +676,8 @@ build_csr(ReadState *rs)
 		csr->src[pos] = rs->esrc[e];
 		if (g->has_weight)
 			csr->weight[pos] = rs->ew[e];
+		if (aw)
+			memcpy(csr->attr + pos * aw, rs->eattr + e * aw, sizeof(float) * aw);
 		if ((e & 0xFFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -642,7 +686,9 @@ build_csr(ReadState *rs)
 	gnn_mem_free(rs->mem, rs->edst, rs->capacity * sizeof(int32));
 	if (g->has_weight)
 		gnn_mem_free(rs->mem, rs->ew, rs->capacity * sizeof(float));
-	g->built[GNN_EDGES_AS_GIVEN] = true;
+	if (aw)
+		gnn_mem_free(rs->mem, rs->eattr, rs->capacity * aw * sizeof(float));
+	g->built[view] = true;
 }
 
 /*
@@ -906,7 +952,7 @@ read_graph(const GnnGraphSource *source, GnnMemory *mem, bool halo)
 	g->rows_read += rs.count;
 	if (halo)
 		append_halo(&rs);
-	build_csr(&rs);
+	build_csr(&rs, GNN_EDGES_AS_GIVEN);
 
 	gnnid_destroy(rs.ids);
 	gnn_mem_release(mem, mapbytes);
@@ -930,6 +976,129 @@ GnnGraph *
 gnn_graph_read_shard(const GnnGraphSource *source, GnnMemory *mem)
 {
 	return read_graph(source, mem, true);
+}
+
+/* ---------- heterogeneous graphs ---------- */
+
+/* Read one node type's table into a graph of its own, keeping its id map */
+static GnnGraph *
+read_node_type(const GnnNodeSource *ns, GnnMemory *mem, gnnid_hash **ids,
+			   int64 *mapbytes)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	TableRead	nodes;
+	ReadState	rs;
+	int64		est;
+
+	open_table(&nodes, ns->rel, "node");
+	add_column(&nodes, "id", ns->id_col, int_types, "smallint, integer or bigint");
+	if (ns->width > 0)
+		add_column(&nodes, "features", ns->features_col, feature_types,
+				   "real[] or double precision[]");
+	g->width = ns->width;
+	g->mem = mem;
+	memset(&rs, 0, sizeof(rs));
+	rs.g = g;
+	rs.mem = mem;
+	rs.table = &nodes;
+	rs.no_features = (ns->width <= 0);
+	est = Min(estimate_rows(nodes.rel) + 16, PG_INT32_MAX);
+	*mapbytes += est * 2 * sizeof(GnnIdEntry);
+	gnn_mem_reserve(mem, est * 2 * sizeof(GnnIdEntry), "the node id map");
+	rs.ids = *ids = gnnid_create(CurrentMemoryContext, est, NULL);
+	grow_nodes(&rs, est);
+	scan_table(&rs, node_row);
+	g->nnodes = rs.count;
+	g->rows_read = rs.count;
+	table_close(nodes.rel, NoLock);
+	return g;
+}
+
+/* Read edge type r's table into view 2r of g */
+static void
+read_edge_type(GnnGraph *g, const GnnHeteroSource *hs, int r,
+			   gnnid_hash *const *ids, GnnMemory *mem)
+{
+	const GnnEdgeSource *es = &hs->edges[r];
+	const GnnEdgeType *et = &hs->etypes[r];
+	TableRead	edges;
+	ReadState	rs;
+
+	open_table(&edges, es->rel, "edge");
+	add_column(&edges, "src", es->src_col, int_types, "smallint, integer or bigint");
+	add_column(&edges, "dst", es->dst_col, int_types, "smallint, integer or bigint");
+	if (es->weight_col)
+		add_column(&edges, "weight", es->weight_col, weight_types,
+				   "real, double precision or an integer type");
+	memset(&rs, 0, sizeof(rs));
+	if (es->attr_width > 0)
+	{
+		rs.attr_col = edges.ncols;
+		add_column(&edges, "edge_attr", es->attr_col, feature_types,
+				   "real[] or double precision[]");
+	}
+	g->has_weight = (es->weight_col != NULL);
+	rs.g = g;
+	rs.mem = mem;
+	rs.table = &edges;
+	rs.attr_width = es->attr_width;
+	rs.src_ids = ids[et->src];
+	rs.ids = ids[et->dst];
+	rs.src_off = g->types[et->src].off;
+	rs.dst_off = g->types[et->dst].off;
+	grow_edges(&rs, estimate_rows(edges.rel) + 16);
+	scan_table(&rs, edge_row);
+	g->rows_read += rs.count;
+	build_csr(&rs, GNN_VIEW(r, GNN_EDGES_AS_GIVEN));
+	table_close(edges.rel, NoLock);
+}
+
+/*
+ * A heterogeneous graph: the node types one after another in one
+ * numbering, each edge type's edges in its own in-edge CSR over it.
+ */
+GnnGraph *
+gnn_graph_read_hetero(const GnnHeteroSource *hs, GnnMemory *mem)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	GnnGraph   *parts[GNN_MAX_NODE_TYPES];
+	gnnid_hash *ids[GNN_MAX_NODE_TYPES];
+	int64		mapbytes = 0;
+	int64		n = 0;
+
+	g->mem = mem;
+	g->ntypes = hs->ntypes;
+	g->netypes = hs->netypes;
+	memcpy(g->etypes, hs->etypes, sizeof(GnnEdgeType) * hs->netypes);
+	gnn_progress_phase(GNN_PHASE_READING_NODES, 0);
+	for (int t = 0; t < hs->ntypes; t++)
+	{
+		parts[t] = read_node_type(&hs->nodes[t], mem, &ids[t], &mapbytes);
+		g->types[t].off = n;
+		g->types[t].n = parts[t]->nnodes;
+		g->types[t].width = parts[t]->width;
+		g->types[t].x = parts[t]->x;
+		g->rows_read += parts[t]->nnodes;
+		n += parts[t]->nnodes;
+		if (n >= PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("gnn_infer supports at most %d nodes", PG_INT32_MAX)));
+	}
+	g->nnodes = g->nlocal = n;
+	g->ids = gnn_mem_alloc(mem, Max(n, 1) * sizeof(int64), "the node ids");
+	for (int t = 0; t < hs->ntypes; t++)
+		memcpy(g->ids + g->types[t].off, parts[t]->ids, sizeof(int64) * parts[t]->nnodes);
+	g->x = g->types[0].x;
+	g->width = g->types[0].width;
+
+	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
+	for (int r = 0; r < hs->netypes; r++)
+		read_edge_type(g, hs, r, ids, mem);
+	for (int t = 0; t < hs->ntypes; t++)
+		gnnid_destroy(ids[t]);
+	gnn_mem_release(mem, mapbytes);
+	return g;
 }
 
 /* ---------- reading parts of the graph ---------- */
@@ -1147,8 +1316,8 @@ edge_part_row(ReadState *rs, Datum *values, bool *nulls)
 	}
 	src = gnn_int_datum(values[0], rs->table->types[0]);
 	dst = gnn_int_datum(values[1], rs->table->types[1]);
-	out->src[out->n] = node_index(rs, src, src, dst);
-	out->dst[out->n] = node_index(rs, dst, src, dst);
+	out->src[out->n] = node_index(rs, src, dst, true);
+	out->dst[out->n] = node_index(rs, src, dst, false);
 	out->pos[out->n] = ((uint64) ItemPointerGetBlockNumberNoCheck(rs->tid) << 16) |
 		ItemPointerGetOffsetNumberNoCheck(rs->tid);
 	if (rs->g->has_weight)

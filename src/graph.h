@@ -71,6 +71,7 @@ typedef struct GnnGraph
 	GnnNodeType types[GNN_MAX_NODE_TYPES];
 	int			netypes;
 	GnnEdgeType etypes[GNN_MAX_EDGE_TYPES];
+	int			out_type;		/* the node type whose outputs are wanted */
 	GnnMemory  *mem;
 	int64		rows_read;		/* node + edge rows, for EXPLAIN ANALYZE */
 } GnnGraph;
@@ -88,6 +89,41 @@ typedef struct GnnGraphSource
 	bool		relation;		/* weight_col holds relation ids */
 	int			width;			/* the model's input width */
 } GnnGraphSource;
+
+/*
+ * A heterogeneous graph (or a homogeneous one from the graph catalog):
+ * per node type a table, per edge type a table, bound to the model's
+ * types.  A node type the model does not read has width 0: ids only.
+ */
+typedef struct GnnNodeSource
+{
+	Oid			rel;
+	const char *id_col;
+	const char *features_col;
+	int			width;
+} GnnNodeSource;
+
+typedef struct GnnEdgeSource
+{
+	Oid			rel;
+	const char *src_col;
+	const char *dst_col;
+	const char *weight_col;		/* or NULL */
+	bool		relation;		/* weight_col holds relation ids */
+	const char *attr_col;		/* edge features, or NULL */
+	int			attr_width;
+} GnnEdgeSource;
+
+typedef struct GnnHeteroSource
+{
+	const char *graph;			/* its name in the graph catalog */
+	int			ntypes;
+	GnnNodeSource nodes[GNN_MAX_NODE_TYPES];
+	int			netypes;
+	GnnEdgeSource edges[GNN_MAX_EDGE_TYPES];
+	GnnEdgeType etypes[GNN_MAX_EDGE_TYPES];
+	int			out_type;		/* the node type whose outputs are wanted */
+} GnnHeteroSource;
 
 /* Edges as read from the table, by node id */
 typedef struct GnnEdgeList
@@ -125,6 +161,8 @@ extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
 extern GnnGraph *gnn_graph_read_shard(const GnnGraphSource *source,
 									  GnnMemory *mem);
+extern GnnGraph *gnn_graph_read_hetero(const GnnHeteroSource *source,
+									   GnnMemory *mem);
 extern void gnn_graph_build_view(GnnGraph *g, int view);
 extern int64 gnn_graph_loop_view_edges(const GnnCsr *in, int64 lo, int64 hi);
 extern void gnn_graph_fill_loop_view(const GnnCsr *in, int64 n, int64 lo,

@@ -21,7 +21,11 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "catalog/namespace.h"
+#include "utils/regproc.h"
+
 #include "dist.h"
+#include "graphdef.h"
 #include "exec.h"
 #include "gnnjit.h"
 #include "graph.h"
@@ -31,6 +35,7 @@
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(gnn_infer);
+PG_FUNCTION_INFO_V1(gnn_infer_named);
 
 static const char *
 name_arg(Datum *values, bool *nulls, int n, const char *what)
@@ -242,6 +247,16 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 	out->ids = g->ids;
 	out->nnodes = g->nnodes;
 	out->width = model->out_width;
+	if (g->ntypes > 0)
+	{
+		/* a heterogeneous graph's outputs: those of one node type */
+		int			reg = model->prog->outputs[g->out_type];
+
+		out->y = ex.regs[reg];
+		out->ids = g->ids + gnn_graph_type_off(g, g->out_type);
+		out->nnodes = gnn_graph_type_rows(g, g->out_type);
+		out->width = model->prog->regs[reg].width;
+	}
 	out->stats = ex.stats;
 	out->jit = ex.jit;
 	gnn_stats_remember(model->prog, &ex.stats, ex.jit);
@@ -305,13 +320,25 @@ emit_rows(ReturnSetInfo *rsinfo, const GnnInferResult *res)
 	}
 }
 
-/*
- * gnn_infer(model, edges, nodes, src, dst, weight, id, features, strategy,
- *			 batch_size, fanout, seed, relation)
- *	  RETURNS TABLE(node_id bigint, embedding real[])
- */
-Datum
-gnn_infer(PG_FUNCTION_ARGS)
+/* Run model on the tables of a catalog graph */
+static void
+infer_hetero(GnnModel *model, const GnnHeteroSource *hs, GnnInferResult *out)
+{
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+	GnnGraph   *g;
+
+	memset(out, 0, sizeof(GnnInferResult));
+	gnn_progress_begin(model->name, hs->nodes[hs->out_type].rel, model->prog->nlayers);
+	g = gnn_graph_read_hetero(hs, &mem);
+	g->out_type = hs->out_type;
+	gnn_infer_graph(model, g, NULL, &mem, gnn_exec_cost(model->prog, g), out);
+	gnn_progress_end();
+}
+
+/* Run the inference the arguments describe and return its rows */
+static Datum
+infer_srf(FunctionCallInfo fcinfo, Datum *values, bool *nulls,
+		  const GnnHeteroSource *hs)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	GnnGraphSource src;
@@ -320,6 +347,35 @@ gnn_infer(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	GnnInferResult res;
 	GnnInferOptions opts;
+
+	if (hs)
+		model = gnn_model_get(TextDatumGetCString(values[0]));
+	else
+		model = gnn_infer_args(values, nulls, &src, &opts);
+	InitMaterializedSRF(fcinfo, 0);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "gnnjit inference",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	if (hs)
+		infer_hetero(model, hs, &res);
+	else
+		gnn_infer_run(model, &src, &opts, &res);
+	MemoryContextSwitchTo(old);
+
+	emit_rows(rsinfo, &res);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+/*
+ * gnn_infer(model, edges, nodes, src, dst, weight, id, features, strategy,
+ *			 batch_size, fanout, seed, relation)
+ *	  RETURNS TABLE(node_id bigint, embedding real[])
+ */
+Datum
+gnn_infer(PG_FUNCTION_ARGS)
+{
 	Datum		values[GNN_INFER_NARGS];
 	bool		nulls[GNN_INFER_NARGS];
 
@@ -329,16 +385,73 @@ gnn_infer(PG_FUNCTION_ARGS)
 		values[i] = i < PG_NARGS() ? PG_GETARG_DATUM(i) : (Datum) 0;
 		nulls[i] = i < PG_NARGS() ? PG_ARGISNULL(i) : true;
 	}
-	model = gnn_infer_args(values, nulls, &src, &opts);
-	InitMaterializedSRF(fcinfo, 0);
+	return infer_srf(fcinfo, values, nulls, NULL);
+}
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "gnnjit inference",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	gnn_infer_run(model, &src, &opts, &res);
-	MemoryContextSwitchTo(old);
+/*
+ * The relation a table name argument names, or InvalidOid (missing_ok)
+ */
+Oid
+gnn_infer_table(const char *name, bool missing_ok)
+{
+	List	   *names = stringToQualifiedNameList(name);
 
-	emit_rows(rsinfo, &res);
-	MemoryContextDelete(cxt);
-	return (Datum) 0;
+	return RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, missing_ok);
+}
+
+/*
+ * gnn_infer(model text, graph text, node_type text DEFAULT NULL): a graph
+ * of the graph catalog, or, when no graph has that name, the edge and node
+ * tables named by the two arguments (gnn_infer('m', 'edges', 'nodes')
+ * resolves here when its arguments are untyped literals).
+ */
+Datum
+gnn_infer_named(PG_FUNCTION_ARGS)
+{
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
+	GnnHeteroSource hs;
+	char	   *graph;
+	GnnModel   *model;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("gnn_infer needs a model and a graph")));
+	graph = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	model = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	values[0] = PG_GETARG_DATUM(0);
+	nulls[0] = false;
+	if (gnn_graph_source(graph, model->prog,
+						 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &hs))
+		return infer_srf(fcinfo, values, nulls, &hs);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("graph \"%s\" does not exist", graph),
+				 errhint("Define it with gnn_create_graph(), or name an edge and a node table.")));
+	gnn_infer_table_args(graph, text_to_cstring(PG_GETARG_TEXT_PP(2)), values, nulls);
+	return infer_srf(fcinfo, values, nulls, NULL);
+}
+
+/* gnn_infer's 13 arguments for the edge and node tables, all defaults */
+void
+gnn_infer_table_args(const char *edges, const char *nodes, Datum *values, bool *nulls)
+{
+	static const char *const cols[] = {"src", "dst", NULL, "id", "features"};
+
+	values[1] = ObjectIdGetDatum(gnn_infer_table(edges, false));
+	values[2] = ObjectIdGetDatum(gnn_infer_table(nodes, false));
+	nulls[1] = nulls[2] = false;
+	for (int i = 3; i < GNN_INFER_NARGS; i++)
+	{
+		nulls[i] = (i >= 8 || cols[i - 3] == NULL);
+		if (!nulls[i])
+		{
+			Name		n = palloc0(NAMEDATALEN);
+
+			namestrcpy(n, cols[i - 3]);
+			values[i] = NameGetDatum(n);
+		}
+	}
 }

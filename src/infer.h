@@ -33,6 +33,10 @@ typedef struct GnnInferResult
 } GnnInferResult;
 
 extern Datum gnn_infer(PG_FUNCTION_ARGS);
+extern Datum gnn_infer_named(PG_FUNCTION_ARGS);
+extern Oid	gnn_infer_table(const char *name, bool missing_ok);
+extern void gnn_infer_table_args(const char *edges, const char *nodes,
+								 Datum *values, bool *nulls);
 
 /*
  * gnn_infer's arguments: model, edges, nodes, src, dst, weight, id,

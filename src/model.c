@@ -60,14 +60,6 @@ typedef struct ModelCacheEntry
 
 static HTAB *model_cache = NULL;
 
-/* The caller's identity while catalog access runs as the table owner */
-typedef struct CatalogAccess
-{
-	Oid			save_userid;
-	int			save_sec;
-	char	   *table;			/* qualified, quoted name */
-} CatalogAccess;
-
 /* ---------- catalog access ---------- */
 
 /* Schema gnnjit is installed in (PostgreSQL 15 exports no lookup for it) */
@@ -95,39 +87,43 @@ extension_schema(void)
 	return nsp;
 }
 
-static void
-catalog_begin(CatalogAccess *ca)
+/*
+ * Access one of gnnjit's catalog tables as its owner, through SPI.  The
+ * functions calling this check the caller's rights themselves.
+ */
+void
+gnn_catalog_begin(GnnCatalogAccess *ca, const char *table)
 {
 	Oid			nsp = extension_schema();
-	Oid			relid = get_relname_relid("gnn_model_catalog", nsp);
+	Oid			relid = get_relname_relid(table, nsp);
 	Relation	rel;
 	Oid			owner;
 
 	if (!OidIsValid(relid))
-		elog(ERROR, "gnnjit's model catalog is missing");
+		elog(ERROR, "gnnjit's catalog table %s is missing", table);
 	rel = table_open(relid, AccessShareLock);
 	owner = rel->rd_rel->relowner;
 	table_close(rel, AccessShareLock);
 
-	ca->table = quote_qualified_identifier(get_namespace_name(nsp),
-										   "gnn_model_catalog");
+	ca->table = quote_qualified_identifier(get_namespace_name(nsp), table);
 	GetUserIdAndSecContext(&ca->save_userid, &ca->save_sec);
+	ca->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	SetUserIdAndSecContext(owner, ca->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 }
 
-static void
-catalog_end(CatalogAccess *ca)
+void
+gnn_catalog_end(GnnCatalogAccess *ca)
 {
 	SetUserIdAndSecContext(ca->save_userid, ca->save_sec);
 	SPI_finish();
 }
 
 /* Run a catalog query with text parameters; returns SPI_processed */
-static uint64
-catalog_exec(CatalogAccess *ca, const char *fmt, int nargs, Oid *types,
+uint64
+gnn_catalog_exec(GnnCatalogAccess *ca, const char *fmt, int nargs, Oid *types,
 			 Datum *values, bool read_only)
 {
 	char	   *sql = psprintf(fmt, ca->table);
@@ -151,7 +147,7 @@ check_name(const char *name)
 }
 
 static void
-check_owner(CatalogAccess *ca, const char *name, Oid owner)
+check_owner(GnnCatalogAccess *ca, const char *name, Oid owner)
 {
 	if (!has_privs_of_role(ca->save_userid, owner))
 		ereport(ERROR,
@@ -219,7 +215,7 @@ store_model(const char *name, Jsonb *spec, bytea *weights)
 	GnnModel   *m = build_model(name, spectext, strlen(spectext),
 								VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights),
 								CurrentMemoryContext);
-	CatalogAccess ca;
+	GnnCatalogAccess ca;
 	Oid			types[8] = {TEXTOID, OIDOID, JSONBOID, BYTEAOID, INT4OID,
 	INT4OID, TEXTOID, INT8OID};
 	Datum		values[8];
@@ -234,8 +230,8 @@ store_model(const char *name, Jsonb *spec, bytea *weights)
 	values[6] = CStringGetTextDatum(m->summary);
 	values[7] = Int64GetDatum(m->prog->nparams);
 
-	catalog_begin(&ca);
-	if (catalog_exec(&ca,
+	gnn_catalog_begin(&ca, "gnn_model_catalog");
+	if (gnn_catalog_exec(&ca,
 					 "INSERT INTO %s (name, owner, spec, weights, input_width, "
 					 "output_width, layers, parameters) "
 					 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
@@ -243,20 +239,20 @@ store_model(const char *name, Jsonb *spec, bytea *weights)
 					 8, types, values, false) == 0)
 	{
 		/* the name is taken: replacing is for the model's owner only */
-		if (catalog_exec(&ca, "SELECT owner FROM %s WHERE name = $1 FOR UPDATE",
+		if (gnn_catalog_exec(&ca, "SELECT owner FROM %s WHERE name = $1 FOR UPDATE",
 						 1, types, values, false) != 1)
 			elog(ERROR, "model \"%s\" vanished while being replaced", name);
 		check_owner(&ca, name,
 					DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 1,
 												   &isnull)));
-		catalog_exec(&ca,
+		gnn_catalog_exec(&ca,
 					 "UPDATE %s SET spec = $3, weights = $4, input_width = $5, "
 					 "output_width = $6, layers = $7, parameters = $8, "
 					 "created = now() WHERE name = $1",
 					 8, types, values, false);
 	}
-	catalog_end(&ca);
+	gnn_catalog_end(&ca);
 	MemoryContextDelete(m->cxt);
 }
 
@@ -323,16 +319,16 @@ gnn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		if_exists = PG_GETARG_BOOL(1);
-	CatalogAccess ca;
+	GnnCatalogAccess ca;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
 
-	catalog_begin(&ca);
-	if (catalog_exec(&ca, "SELECT owner FROM %s WHERE name = $1 FOR UPDATE",
+	gnn_catalog_begin(&ca, "gnn_model_catalog");
+	if (gnn_catalog_exec(&ca, "SELECT owner FROM %s WHERE name = $1 FOR UPDATE",
 					 1, types, values, false) == 0)
 	{
-		catalog_end(&ca);
+		gnn_catalog_end(&ca);
 		if (!if_exists)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -345,8 +341,8 @@ gnn_drop_model(PG_FUNCTION_ARGS)
 				DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1,
 											   &isnull)));
-	catalog_exec(&ca, "DELETE FROM %s WHERE name = $1", 1, types, values, false);
-	catalog_end(&ca);
+	gnn_catalog_exec(&ca, "DELETE FROM %s WHERE name = $1", 1, types, values, false);
+	gnn_catalog_end(&ca);
 	PG_RETURN_VOID();
 }
 
@@ -391,7 +387,7 @@ gnn_model_get(const char *name)
 GnnModel *
 gnn_model_lookup(const char *name, bool missing_ok)
 {
-	CatalogAccess ca;
+	GnnCatalogAccess ca;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	ModelCacheEntry *e;
@@ -408,11 +404,11 @@ gnn_model_lookup(const char *name, bool missing_ok)
 				 errmsg("model \"%s\" does not exist", name)));
 	}
 	values[0] = CStringGetTextDatum(name);
-	catalog_begin(&ca);
-	if (catalog_exec(&ca, "SELECT xmin, ctid FROM %s WHERE name = $1",
+	gnn_catalog_begin(&ca, "gnn_model_catalog");
+	if (gnn_catalog_exec(&ca, "SELECT xmin, ctid FROM %s WHERE name = $1",
 					 1, types, values, true) == 0)
 	{
-		catalog_end(&ca);
+		gnn_catalog_end(&ca);
 		if (missing_ok)
 			return NULL;
 		ereport(ERROR,
@@ -435,7 +431,7 @@ gnn_model_lookup(const char *name, bool missing_ok)
 			MemoryContextDelete(e->model->cxt);
 		}
 		e->model = NULL;
-		catalog_exec(&ca, "SELECT spec::text, weights FROM %s WHERE name = $1",
+		gnn_catalog_exec(&ca, "SELECT spec::text, weights FROM %s WHERE name = $1",
 					 1, types, values, true);
 		spec = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0],
 											SPI_tuptable->tupdesc, 1, &isnull));
@@ -447,7 +443,7 @@ gnn_model_lookup(const char *name, bool missing_ok)
 		e->xmin = xmin;
 		e->tid = tid;
 	}
-	catalog_end(&ca);
+	gnn_catalog_end(&ca);
 	return e->model;
 }
 
@@ -482,7 +478,7 @@ gnn_model_program(PG_FUNCTION_ARGS)
 char *
 gnn_model_source(const char *name, text **spec, bytea **weights)
 {
-	CatalogAccess ca;
+	GnnCatalogAccess ca;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	bool		isnull;
@@ -490,8 +486,8 @@ gnn_model_source(const char *name, text **spec, bytea **weights)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	values[0] = CStringGetTextDatum(name);
-	catalog_begin(&ca);
-	if (catalog_exec(&ca,
+	gnn_catalog_begin(&ca, "gnn_model_catalog");
+	if (gnn_catalog_exec(&ca,
 					 "SELECT encode(sha256(convert_to(spec::text, 'UTF8') || weights), 'hex'), "
 					 "spec::text, weights FROM %s WHERE name = $1",
 					 1, types, values, true) == 1)
@@ -507,7 +503,7 @@ gnn_model_source(const char *name, text **spec, bytea **weights)
 			*weights = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 3, &isnull));
 		MemoryContextSwitchTo(old);
 	}
-	catalog_end(&ca);
+	gnn_catalog_end(&ca);
 	return fingerprint;
 }
 

@@ -35,4 +35,18 @@ extern GnnModel *gnn_model_get(const char *name);
 extern GnnModel *gnn_model_lookup(const char *name, bool missing_ok);
 extern char *gnn_model_source(const char *name, text **spec, bytea **weights);
 
+/* The caller's identity while catalog access runs as the table owner */
+typedef struct GnnCatalogAccess
+{
+	Oid			save_userid;
+	int			save_sec;
+	char	   *table;			/* qualified, quoted name */
+	MemoryContext caller_cxt;	/* the caller's memory context */
+} GnnCatalogAccess;
+
+extern void gnn_catalog_begin(GnnCatalogAccess *ca, const char *table);
+extern uint64 gnn_catalog_exec(GnnCatalogAccess *ca, const char *fmt, int nargs,
+							   Oid *types, Datum *values, bool read_only);
+extern void gnn_catalog_end(GnnCatalogAccess *ca);
+
 #endif							/* GNN_MODEL_H */

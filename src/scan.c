@@ -40,6 +40,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -51,6 +52,7 @@
 #include "codegen.h"
 #include "dist.h"
 #include "gnnjit.h"
+#include "graphdef.h"
 #include "infer.h"
 #include "model.h"
 #include "parallel.h"
@@ -131,6 +133,57 @@ static const CustomExecMethods gnn_exec_methods = {
 
 /* ---------- planning ---------- */
 
+/* A constant text argument, or NULL */
+static char *
+const_text(Node *arg)
+{
+	Const	   *c = (Const *) arg;
+
+	if (!IsA(arg, Const) || c->constisnull || c->consttype != TEXTOID)
+		return NULL;
+	return TextDatumGetCString(c->constvalue);
+}
+
+/*
+ * gnn_infer(model, graph, node_type) naming an edge and a node table
+ * rather than a catalog graph, as the equivalent call of the table form:
+ * it then runs in the custom scan like any other.  NULL for a catalog
+ * graph (which runs as a function scan) or arguments unknown at planning.
+ */
+static FuncExpr *
+table_call(FuncExpr *fexpr)
+{
+	static const Oid types[GNN_INFER_NARGS] = {TEXTOID, REGCLASSOID, REGCLASSOID,
+		NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, INT4OID, INT4ARRAYOID,
+	INT8OID, NAMEOID};
+	char	   *edges = const_text(lsecond(fexpr->args));
+	char	   *nodes = const_text(lthird(fexpr->args));
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
+	List	   *args = list_make1(linitial(fexpr->args));
+	Oid			funcid;
+	char	   *nsp = get_namespace_name(get_func_namespace(fexpr->funcid));
+
+	if (edges == NULL || nodes == NULL || gnn_graph_exists(edges) ||
+		!OidIsValid(gnn_infer_table(edges, true)) || !OidIsValid(gnn_infer_table(nodes, true)))
+		return NULL;
+	funcid = LookupFuncName(list_make2(makeString(nsp), makeString("gnn_infer")),
+							GNN_INFER_NARGS, types, true);
+	if (!OidIsValid(funcid))
+		return NULL;
+	gnn_infer_table_args(edges, nodes, values, nulls);
+	for (int i = 1; i < GNN_INFER_NARGS; i++)
+		args = lappend(args, makeConst(types[i], -1, InvalidOid,
+									   types[i] == NAMEOID ? NAMEDATALEN :
+									   types[i] == TEXTOID || types[i] == INT4ARRAYOID ? -1 :
+									   types[i] == INT8OID ? 8 : 4,
+									   values[i], nulls[i],
+									   types[i] != NAMEOID && types[i] != TEXTOID &&
+									   types[i] != INT4ARRAYOID));
+	return makeFuncExpr(funcid, RECORDOID, args, InvalidOid, InvalidOid,
+						COERCE_EXPLICIT_CALL);
+}
+
 /* The gnn_infer() call of a function RTE, or NULL */
 static FuncExpr *
 gnn_infer_call(RangeTblEntry *rte)
@@ -146,10 +199,13 @@ gnn_infer_call(RangeTblEntry *rte)
 	if (!IsA(rtf->funcexpr, FuncExpr))
 		return NULL;
 	fexpr = (FuncExpr *) rtf->funcexpr;
-	if (list_length(fexpr->args) != GNN_INFER_NARGS ||
-		fexpr->funcresulttype != RECORDOID)
+	if (fexpr->funcresulttype != RECORDOID)
 		return NULL;
 	fmgr_info(fexpr->funcid, &finfo);
+	if (finfo.fn_addr == gnn_infer_named)
+		return table_call(fexpr);
+	if (list_length(fexpr->args) != GNN_INFER_NARGS)
+		return NULL;
 	return finfo.fn_addr == gnn_infer ? fexpr : NULL;
 }
 
