@@ -37,7 +37,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/jit -I$(libpq_srcdir)
 PG_CFLAGS = -O3
 
-REGRESS = setup layers programs jit scan prune subgraph parallel generate errors privileges limits distributed cora
+REGRESS = setup layers programs jit scan prune subgraph parallel generate errors privileges limits distributed hetero cora
 REGRESS_OPTS = --load-extension=gnnjit
 
 # rebuild objects when the headers they include change

@@ -465,5 +465,5 @@ gnn_exec_run(GnnExec *ex)
 {
 	gnn_exec_start(ex);
 	gnn_exec_range(ex, 0, ex->prog->nops);
-	return ex->regs[ex->prog->output];
+	return ex->prog->output >= 0 ? ex->regs[ex->prog->output] : NULL;
 }

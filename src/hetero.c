@@ -336,20 +336,25 @@ lower_hetero_conv(HeteroCtx *hc, const LayerArgs *la)
 /* ---------- HGTConv ---------- */
 
 /*
- * A [heads, D, D] stack of per-head maps (x @ W[h], PyG's HeteroLinear) as
- * one block-diagonal linear map [heads*D, heads*D] in linear's layout.
+ * Edge type r's per-head maps of an HGT relation weight [heads * E, D, D]
+ * (x @ W[h * E + r], PyG's HeteroLinear, indexed as PyG >= 2.4 builds its
+ * type vector) as one block-diagonal linear map [heads*D, heads*D] in
+ * linear's layout.
  */
 static float *
-block_diagonal(const float *w, int heads, int d)
+block_diagonal(const float *w, int r, int netypes, int heads, int d)
 {
 	int			n = heads * d;
 	float	   *out = palloc0(sizeof(float) * n * n);
 
 	for (int h = 0; h < heads; h++)
+	{
+		const float *wh = w + ((int64) h * netypes + r) * d * d;
+
 		for (int i = 0; i < d; i++)
 			for (int o = 0; o < d; o++)
-				out[(int64) (h * d + o) * n + h * d + i] =
-					w[((int64) h * d + i) * d + o];
+				out[(int64) (h * d + o) * n + h * d + i] = wh[(int64) i * d + o];
+	}
 	return out;
 }
 
@@ -390,7 +395,7 @@ hgt_logits(HeteroCtx *hc, const LayerArgs *la, int r, const HgtTypeVals *vals,
 	if (!lw_get_tensor(ctx, la, pname, false, 2, (int64[]) {1, heads}, &p_rel))
 		return -1;
 	kr = lw_emit_linear(ctx, vals[et->src].k,
-						block_diagonal(k_rel + (int64) r * heads * d * d, heads, d),
+						block_diagonal(k_rel, r, hc->prog->netypes, heads, d),
 						NULL, heads * d);
 	ek = lw_emit_gather(ctx, GNN_OP_GATHER_SRC, kr, view);
 	eq = lw_emit_gather(ctx, GNN_OP_GATHER_DST, vals[et->dst].q, view);
@@ -589,8 +594,7 @@ lower_hgt(HeteroCtx *hc, const LayerArgs *la)
 			if (et->dst != t)
 				continue;
 			vr = lw_emit_linear(ctx, vals[et->src].v,
-								block_diagonal(v_rel + (int64) r * heads * d * d, heads, d),
-								NULL, f);
+								block_diagonal(v_rel, r, ne, heads, d), NULL, f);
 			m = lw_emit_aggregate(ctx, vr, alpha[r], GNN_AGGR_SUM,
 								  GNN_VIEW(r, GNN_EDGES_AS_GIVEN), heads);
 			agg = agg < 0 ? m : lw_emit_binary(ctx, GNN_OP_ADD, agg, m, 1);
@@ -700,10 +704,17 @@ lower_hetero_layer(HeteroCtx *hc, const LayerArgs *la)
 		return lower_hgt(hc, la);
 	if (is_message_passing(la->type))
 	{
-		if (!hc->to_hetero)
-			return hetero_error(hc, "%s on a heterogeneous graph needs \"to_hetero\" or a HeteroConv%s",
+		int			results[1];
+
+		if (hc->to_hetero)
+			return lower_to_hetero_conv(hc, la);
+		if (hc->prog->netypes > 1)
+			return hetero_error(hc, "%s on several edge types needs \"to_hetero\" or a HeteroConv%s",
 								la->type, "");
-		return lower_to_hetero_conv(hc, la);
+		/* a model of one edge type: the layer as it is */
+		if ((results[0] = conv_on_edge_type(hc, la, 0)) < 0)
+			return false;
+		return group_results(hc, results, GNN_AGGR_SUM);
 	}
 	return lower_dense(hc, la);
 }

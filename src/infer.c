@@ -165,6 +165,11 @@ gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
 	gnn_infer_source(values, nulls, src);
 	options_args(values, nulls, opts);
 	model = gnn_model_get(TextDatumGetCString(values[0]));
+	if (gnn_program_hetero(model->prog))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has node and edge types: run it on a graph of the graph catalog", model->name),
+				 errhint("Define the graph with gnn_create_graph(), then call gnn_infer(model, graph, node_type).")));
 	check_relation(model, src);
 	return model;
 }

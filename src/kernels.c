@@ -109,9 +109,12 @@ gnn_k_affine(float *y, const float *a, const float *scale, const float *shift,
 		const float *ar = a + r * width;
 		float	   *yr = y + r * width;
 
-		if (scale)
+		if (scale && shift)
 			for (int j = 0; j < width; j++)
 				yr[j] = ar[j] * scale[j] + shift[j];
+		else if (scale)
+			for (int j = 0; j < width; j++)
+				yr[j] = ar[j] * scale[j];
 		else
 			for (int j = 0; j < width; j++)
 				yr[j] = ar[j] + shift[j];

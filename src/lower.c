@@ -329,7 +329,7 @@ layer_channels(LowerCtx *ctx, const LayerArgs *la, const char *in_key,
 		*in = (int) Min(w->shape[1], PG_INT32_MAX);
 	if (*out < 0 && w && w->ndims == 2)
 		*out = (int) Min(w->shape[0] / out_mult, PG_INT32_MAX);
-	if (*out <= 0 && w == NULL)
+	if ((*in <= 0 || *out <= 0) && w == NULL)
 	{
 		char	   *name = lw_tensor_name(la, weight);
 
@@ -742,8 +742,7 @@ gat_weight(LowerCtx *ctx, const LayerArgs *la, int heads, int in, int out,
 		!lw_get_tensor(ctx, la, "lin_dst.weight", true, 2, shape, wdst))
 		return false;
 	if (*wdst && memcmp(*w, *wdst, sizeof(float) * shape[0] * shape[1]) != 0)
-		return lw_spec_error(ctx, "%s with different lin_src and lin_dst weights needs a bipartite edge type%s",
-						  la->type, "");
+		return true;			/* a tuple in_channels: two maps */
 	/* in PyG lin_dst is then lin_src, one module: count its weight once */
 	if (*wdst)
 		ctx->b.prog->nparams -= shape[0] * shape[1];
@@ -822,7 +821,7 @@ lower_gat(LowerCtx *ctx, const LayerArgs *la)
 	lw_modules_begin(&m);
 	lw_module(&m, "{\"module\": \"get_vertex\", \"out\": \"x\"}");
 	hs = hd = "h";
-	if (ctx->src_cur >= 0)
+	if (ctx->src_cur >= 0 || wdst)
 	{
 		/* bipartite: sources and targets are transformed apart */
 		lw_module(&m, "{\"module\": \"get_vertex\", \"side\": \"source\", \"out\": \"xs\"}");

@@ -191,7 +191,7 @@ build_model(const char *name, const char *spec, int speclen,
 	m->name = MemoryContextStrdup(cxt, name);
 	m->cxt = cxt;
 	m->in_width = m->prog->regs[m->prog->input].width;
-	m->out_width = m->prog->regs[m->prog->output].width;
+	m->out_width = gnn_program_output_width(m->prog);
 	m->summary = MemoryContextStrdup(cxt, gnn_program_summary(m->prog));
 	old = MemoryContextSwitchTo(cxt);
 	m->kops = gnn_kernel_ops(m->prog);

@@ -123,7 +123,7 @@ renumber_regs(GnnProgram *prog)
 			op->b = map[op->b];
 	}
 	prog->input = map[prog->input];
-	prog->output = map[prog->output];
+	prog->output = prog->output >= 0 ? map[prog->output] : -1;
 	for (int t = 0; t < prog->ntypes; t++)
 	{
 		if (prog->inputs[t] >= 0)
@@ -362,6 +362,16 @@ gnn_program_last_use(const GnnProgram *prog)
 		if (prog->outputs[t] >= 0)
 			last[prog->outputs[t]] = prog->nops;
 	return last;
+}
+
+/* The width of the model's output (its first node type's with one) */
+int
+gnn_program_output_width(const GnnProgram *prog)
+{
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->outputs[t] >= 0)
+			return prog->regs[prog->outputs[t]].width;
+	return 0;
 }
 
 bool

@@ -1,0 +1,114 @@
+--
+-- Heterogeneous graphs: the graph catalog, to_hetero models, HeteroConv,
+-- HGTConv and GATConv with edge features, against the independent float64
+-- reference (tools/hetero_ref.py) on three node types and four edge types,
+-- one of them without edges.  Fixtures: tools/gen_hetero_fixtures.py.
+--
+-- Tolerance: |gnnjit - reference| <= 1e-5 * max(|reference|, 1).
+--
+CREATE TABLE h_author (id bigint, features real[]);
+CREATE TABLE h_paper (id bigint, features real[]);
+CREATE TABLE h_term (id bigint, features real[]);
+CREATE TABLE h_writes (src bigint, dst bigint, weight real, edge_attr real[]);
+CREATE TABLE h_cites (LIKE h_writes);
+CREATE TABLE h_rev_writes (LIKE h_writes);
+CREATE TABLE h_about (LIKE h_writes);
+\copy h_author FROM 'test/fixtures/hetero/nodes_author.csv' CSV HEADER
+\copy h_paper FROM 'test/fixtures/hetero/nodes_paper.csv' CSV HEADER
+\copy h_term FROM 'test/fixtures/hetero/nodes_term.csv' CSV HEADER
+\copy h_writes FROM 'test/fixtures/hetero/edges_author__writes__paper.csv' CSV HEADER
+\copy h_cites FROM 'test/fixtures/hetero/edges_paper__cites__paper.csv' CSV HEADER
+\copy h_rev_writes FROM 'test/fixtures/hetero/edges_paper__rev_writes__author.csv' CSV HEADER
+\copy h_about FROM 'test/fixtures/hetero/edges_term__about__paper.csv' CSV HEADER
+
+SELECT gnn_create_graph('academic',
+  '{"author": {"table": "h_author"}, "paper": {"table": "h_paper"},
+    "term": {"table": "h_term", "id": "id", "features": "features"}}',
+  '{"author__writes__paper": {"table": "h_writes", "edge_attr": "edge_attr"},
+    "paper__cites__paper": {"table": "h_cites", "edge_attr": "edge_attr"},
+    "paper__rev_writes__author": {"table": "h_rev_writes", "edge_attr": "edge_attr"},
+    "term__about__paper": {"table": "h_about", "src": "src", "dst": "dst", "edge_attr": "edge_attr"}}');
+-- a homogeneous graph in the catalog: one node type, one edge type
+SELECT gnn_create_graph('citations', '{"paper": {"table": "h_paper"}}',
+  '{"paper__cites__paper": {"table": "h_cites", "edge_attr": "edge_attr"}}');
+SELECT name, owner, node_types, edge_types FROM gnn_graphs ORDER BY name;
+
+\set cases `cat test/fixtures/hetero/cases.txt`
+\set models `cd test/fixtures/hetero && for c in $(cat cases.txt); do printf '%s\t%s\t%s\n' "$c" "$(base64 -w0 "$c.json")" "$(base64 -w0 "$c.safetensors")"; done`
+CREATE TABLE hx_model AS
+  SELECT split_part(l, E'\t', 1) AS name,
+         convert_from(decode(split_part(l, E'\t', 2), 'base64'), 'UTF8')::jsonb AS spec,
+         decode(split_part(l, E'\t', 3), 'base64') AS weights
+  FROM regexp_split_to_table(trim(:'models', E'\n'), E'\n') AS l;
+\set expected `cd test/fixtures/hetero && for c in $(cat cases.txt); do tail -n +2 "$c.out.csv" | tr -d '"' | sed "s/^/$c,/"; done`
+CREATE TABLE hx_expected AS
+  SELECT m[1] AS name, m[2] AS node_type, m[3]::bigint AS id, m[4]::real[] AS embedding
+  FROM regexp_split_to_table(trim(:'expected', E'\n'), E'\n') AS l,
+       regexp_match(l, '^([^,]+),([^,]+),([^,]+),(.*)$') AS m;
+
+-- a model whose second layer reads a node type that no edge type of the
+-- first layer ends at cannot run (nor can it in PyG: to_hetero raises
+-- NotImplementedError, HGTConv a KeyError)
+\set VERBOSITY terse
+\set bad_spec `cat test/fixtures/hetero/bad_vanished_type.json`
+\set bad_weights `base64 -w0 test/fixtures/hetero/bad_vanished_type.safetensors`
+SELECT gnn_create_model('bad', :'bad_spec', decode(:'bad_weights', 'base64'));
+\set VERBOSITY default
+SELECT gnn_create_model(name, spec, weights) FROM hx_model ORDER BY name;
+SELECT name, layers FROM gnn_models WHERE name IN (SELECT name FROM hx_model) ORDER BY name;
+
+-- every (case, node type) the reference has: all rows, every value within tolerance
+SELECT x.name, x.node_type,
+       count(r.node_id) = count(*) AS all_nodes,
+       bool_and(array_length(r.embedding, 1) = array_length(x.embedding, 1)) AS widths,
+       bool_and((SELECT bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1))
+                 FROM unnest(r.embedding, x.embedding) AS u(a, b))) AS within_tolerance
+FROM (SELECT DISTINCT name, node_type FROM hx_expected) AS c
+CROSS JOIN LATERAL (SELECT * FROM gnn_infer(c.name,
+                      CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END,
+                      c.node_type)) AS r
+RIGHT JOIN hx_expected AS x ON x.name = c.name AND x.node_type = c.node_type AND x.id = r.node_id
+GROUP BY x.name, x.node_type ORDER BY 1, 2;
+
+-- the portable kernels give the same results as the JIT
+SET gnnjit.jit = off;
+SELECT count(*) AS rows, bool_and(abs(a - b) <= 1e-5 * greatest(abs(b), 1)) AS within_tolerance
+FROM gnn_infer('het_hgt_lin', 'academic', 'paper') AS r
+JOIN hx_expected x ON x.name = 'het_hgt_lin' AND x.node_type = 'paper' AND x.id = r.node_id,
+     unnest(r.embedding, x.embedding) AS u(a, b);
+RESET gnnjit.jit;
+
+-- a model of fewer types than the graph runs on the types it names
+SELECT count(*) AS rows, bool_and(a.embedding = b.embedding) AS same
+FROM gnn_infer('gat_edge', 'academic', 'paper') AS a
+JOIN gnn_infer('gat_edge', 'citations') AS b USING (node_id);
+
+-- bad calls
+\set VERBOSITY terse
+SELECT * FROM gnn_infer('het_mix', 'academic');
+SELECT * FROM gnn_infer('het_mix', 'academic', 'venue');
+SELECT * FROM gnn_infer('het_mix', 'nosuchgraph');
+SELECT * FROM gnn_infer('het_mix', 'citations', 'paper');
+SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper"}}', '{"paper__cites": {"table": "h_cites"}}');
+SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper"}}', '{"paper__cites__venue": {"table": "h_cites"}}');
+SELECT gnn_create_graph('bad', '{"paper": {"table": "nosuchtable"}}', '{"paper__cites__paper": {"table": "h_cites"}}');
+SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper", "colour": "x"}}', '{"paper__cites__paper": {"table": "h_cites"}}');
+SELECT gnn_create_model('bad', '{"metadata": {"node_types": ["a"], "edge_types": [["a", "r", "b"]]}, "layers": [{"type": "ReLU"}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
+SELECT gnn_create_model('bad', '{"metadata": {"node_types": ["a"], "edge_types": [["a", "r", "a"]]}, "layers": [{"type": "SAGEConv", "out_channels": 2}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
+SELECT gnn_create_model('bad', '{"to_hetero": {}, "layers": [{"type": "ReLU"}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
+\set VERBOSITY default
+
+-- a graph is its owner's: others can use it (with the tables' privileges) but not replace or drop it
+CREATE ROLE hetero_other;
+SET ROLE hetero_other;
+\set VERBOSITY terse
+SELECT gnn_drop_graph('academic');
+SELECT gnn_create_graph('academic', '{"paper": {"table": "h_paper"}}', '{"paper__cites__paper": {"table": "h_cites"}}');
+SELECT count(*) FROM gnn_infer('gat_edge', 'citations');
+\set VERBOSITY default
+RESET ROLE;
+DROP ROLE hetero_other;
+
+SELECT gnn_drop_graph('citations');
+SELECT gnn_drop_graph('citations', if_exists => true);
+SELECT name FROM gnn_graphs;
