@@ -78,6 +78,31 @@ JOIN hx_expected x ON x.name = 'het_hgt_lin' AND x.node_type = 'paper' AND x.id 
      unnest(r.embedding, x.embedding) AS u(a, b);
 RESET gnnjit.jit;
 
+-- in FROM, the custom scan runs it: EXPLAIN shows the graph; the rows
+-- equal the function's (gnnjit.enable_scan = off); a lateral node type
+-- rescans with each value
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('het_mix', 'academic', 'paper') WHERE node_id = 108;
+SET gnnjit.jit_above_cost = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM gnn_infer('het_mix', 'academic', 'author');
+RESET gnnjit.jit_above_cost;
+CREATE TEMP TABLE hx_scan AS
+  SELECT t AS node_type, r.* FROM unnest(ARRAY['paper', 'author']) AS t,
+         LATERAL gnn_infer('het_gat_edge', 'academic', t) AS r;
+SET gnnjit.enable_scan = off;
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('het_mix', 'academic', 'paper');
+SELECT node_type, count(*) AS rows,
+       bool_and(s.embedding = f.embedding) AS same_as_function
+FROM hx_scan AS s
+JOIN (SELECT 'paper' AS node_type, * FROM gnn_infer('het_gat_edge', 'academic', 'paper')
+      UNION ALL
+      SELECT 'author', * FROM gnn_infer('het_gat_edge', 'academic', 'author')) AS f
+  USING (node_type, node_id)
+GROUP BY node_type ORDER BY node_type;
+RESET gnnjit.enable_scan;
+
 -- a model of fewer types than the graph runs on the types it names
 SELECT count(*) AS rows, bool_and(a.embedding = b.embedding) AS same
 FROM gnn_infer('gat_edge', 'academic', 'paper') AS a

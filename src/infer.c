@@ -405,38 +405,78 @@ gnn_infer_table(const char *name, bool missing_ok)
 }
 
 /*
- * gnn_infer(model text, graph text, node_type text DEFAULT NULL): a graph
- * of the graph catalog, or, when no graph has that name, the edge and node
- * tables named by the two arguments (gnn_infer('m', 'edges', 'nodes')
- * resolves here when its arguments are untyped literals).
+ * What gnn_infer(model text, graph text, node_type text DEFAULT NULL) names
+ * in args: a graph of the graph catalog (true, hs filled in), or, when no
+ * graph has that name, the edge and node tables named by the last two
+ * arguments (false, values/nulls filled in as gnn_infer's arguments).
+ * gnn_infer('m', 'edges', 'nodes') resolves here when its arguments are
+ * untyped literals.
  */
-Datum
-gnn_infer_named(PG_FUNCTION_ARGS)
+static bool
+named_source(Datum *args, bool *argnulls, GnnHeteroSource *hs,
+			 Datum *values, bool *nulls)
 {
-	Datum		values[GNN_INFER_NARGS];
-	bool		nulls[GNN_INFER_NARGS];
-	GnnHeteroSource hs;
 	char	   *graph;
 	GnnModel   *model;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (argnulls[0] || argnulls[1])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("gnn_infer needs a model and a graph")));
-	graph = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	model = gnn_model_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	values[0] = PG_GETARG_DATUM(0);
+	graph = TextDatumGetCString(args[1]);
+	model = gnn_model_get(TextDatumGetCString(args[0]));
+	values[0] = args[0];
 	nulls[0] = false;
 	if (gnn_graph_source(graph, model->prog,
-						 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &hs))
-		return infer_srf(fcinfo, values, nulls, &hs);
-	if (PG_ARGISNULL(2))
+						 argnulls[2] ? NULL : TextDatumGetCString(args[2]), hs))
+		return true;
+	if (argnulls[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("graph \"%s\" does not exist", graph),
 				 errhint("Define it with gnn_create_graph(), or name an edge and a node table.")));
-	gnn_infer_table_args(graph, text_to_cstring(PG_GETARG_TEXT_PP(2)), values, nulls);
+	gnn_infer_table_args(graph, TextDatumGetCString(args[2]), values, nulls);
+	return false;
+}
+
+Datum
+gnn_infer_named(PG_FUNCTION_ARGS)
+{
+	Datum		args[3] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2)};
+	bool		argnulls[3] = {PG_ARGISNULL(0), PG_ARGISNULL(1), PG_ARGISNULL(2)};
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
+	GnnHeteroSource hs;
+
+	if (named_source(args, argnulls, &hs, values, nulls))
+		return infer_srf(fcinfo, values, nulls, &hs);
 	return infer_srf(fcinfo, values, nulls, NULL);
+}
+
+/*
+ * Run the inference gnn_infer(model, graph, node_type) names (as the custom
+ * scan does); the outputs are allocated in the current memory context.
+ * Returns the model.
+ */
+GnnModel *
+gnn_infer_named_run(Datum *args, bool *argnulls, GnnInferResult *out)
+{
+	Datum		values[GNN_INFER_NARGS];
+	bool		nulls[GNN_INFER_NARGS];
+	GnnHeteroSource hs;
+	GnnGraphSource src;
+	GnnInferOptions opts;
+	GnnModel   *model;
+
+	if (named_source(args, argnulls, &hs, values, nulls))
+	{
+		model = gnn_model_get(TextDatumGetCString(args[0]));
+		infer_hetero(model, &hs, out);
+		return model;
+	}
+	model = gnn_infer_args(values, nulls, &src, &opts);
+	gnn_infer_run(model, &src, &opts, out);
+	return model;
 }
 
 /* gnn_infer's 13 arguments for the edge and node tables, all defaults */

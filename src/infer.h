@@ -74,6 +74,8 @@ extern void gnn_infer_graph(GnnModel *model, GnnGraph *g,
 extern void gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
 							   const GnnInferOptions *opts,
 							   GnnInferResult *out);
+extern GnnModel *gnn_infer_named_run(Datum *args, bool *argnulls,
+									 GnnInferResult *out);
 extern void gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values);
 
 #endif							/* GNN_INFER_H */

@@ -69,6 +69,8 @@ typedef struct GnnScanState
 	GnnInferResult res;
 	int64		next;			/* next output row */
 	char	   *model_name;
+	bool		catalog;		/* gnn_infer(model, graph, node_type) */
+	char	   *graph;			/* its graph and node type, if constants */
 	char	   *strategy;		/* a constant strategy other than "full" */
 	char	   *shards;			/* a distributed graph's shards, described */
 	bool		targets;		/* a target qual was pushed down */
@@ -203,10 +205,25 @@ gnn_infer_call(RangeTblEntry *rte)
 		return NULL;
 	fmgr_info(fexpr->funcid, &finfo);
 	if (finfo.fn_addr == gnn_infer_named)
-		return table_call(fexpr);
+	{
+		FuncExpr   *table = table_call(fexpr);
+
+		return table ? table : fexpr;
+	}
 	if (list_length(fexpr->args) != GNN_INFER_NARGS)
 		return NULL;
 	return finfo.fn_addr == gnn_infer ? fexpr : NULL;
+}
+
+/*
+ * gnn_infer(model, graph, node_type) on a graph of the graph catalog (or on
+ * tables named by arguments unknown at planning): the scan runs it as it
+ * is, over the whole graph and in one process.
+ */
+static bool
+catalog_call(FuncExpr *fexpr)
+{
+	return list_length(fexpr->args) != GNN_INFER_NARGS;
 }
 
 /* A whole-row reference needs the function's own tuple: leave those alone */
@@ -493,8 +510,8 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 
 	/* rows: one per node, then the quals' selectivity */
-	nodes = const_rel_rows(lthird(fexpr->args));
-	edges = const_rel_rows(lsecond(fexpr->args));
+	nodes = catalog_call(fexpr) ? -1 : const_rel_rows(lthird(fexpr->args));
+	edges = catalog_call(fexpr) ? -1 : const_rel_rows(lsecond(fexpr->args));
 	if (nodes >= 0)
 		rel->rows = clamp_row_est(nodes *
 								  clauselist_selectivity(root, rel->baserestrictinfo,
@@ -516,7 +533,7 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	 * plan's choice uses the estimated number of targets; execution decides
 	 * again with the actual number.
 	 */
-	target = target_qual(rel, &is_array);
+	target = catalog_call(fexpr) ? NULL : target_qual(rel, &is_array);
 	if (target && gnn_pruning != GNN_PRUNING_OFF && full_strategy(fexpr))
 	{
 		double		degree = (nodes > 0 && edges >= 0) ? edges / nodes : 10;
@@ -540,8 +557,8 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel->partial_pathlist = NIL;
 	add_path(rel, &path->path);
 	/* a distributed graph is computed by its shards, not by workers here */
-	if (path->custom_private == NIL && full_strategy(fexpr) &&
-		!distributed_arg(lthird(fexpr->args)))
+	if (!catalog_call(fexpr) && path->custom_private == NIL &&
+		full_strategy(fexpr) && !distributed_arg(lthird(fexpr->args)))
 		add_parallel_path(root, rel, path);
 }
 
@@ -592,20 +609,41 @@ create_gnn_scan_state(CustomScan *cscan)
 	return (Node *) s;
 }
 
+/* "graph" or "graph, node type t" for EXPLAIN, when both are constants */
+static char *
+describe_graph(Const *graph, Const *node_type)
+{
+	if (!IsA(graph, Const) || graph->constisnull || !IsA(node_type, Const))
+		return NULL;
+	if (node_type->constisnull)
+		return TextDatumGetCString(graph->constvalue);
+	return psprintf("%s, node type %s", TextDatumGetCString(graph->constvalue),
+					TextDatumGetCString(node_type->constvalue));
+}
+
 static void
 begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
 {
 	GnnScanState *s = (GnnScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	Const	   *model = linitial(cscan->custom_exprs);
-	Const	   *strategy = list_nth(cscan->custom_exprs, 8);
-	Const	   *nodes = lthird(cscan->custom_exprs);
+	Const	   *strategy;
+	Const	   *nodes;
 
 	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
-	if (IsA(nodes, Const) && !nodes->constisnull)
-		s->shards = gnn_dist_describe(DatumGetObjectId(nodes->constvalue));
 	if (IsA(model, Const) && !model->constisnull)
 		s->model_name = TextDatumGetCString(model->constvalue);
+	if (list_length(cscan->custom_exprs) == 3)
+	{
+		s->catalog = true;
+		s->graph = describe_graph(lsecond(cscan->custom_exprs),
+								  lthird(cscan->custom_exprs));
+		return;
+	}
+	strategy = list_nth(cscan->custom_exprs, 8);
+	nodes = lthird(cscan->custom_exprs);
+	if (IsA(nodes, Const) && !nodes->constisnull)
+		s->shards = gnn_dist_describe(DatumGetObjectId(nodes->constvalue));
 	if (IsA(strategy, Const) && !strategy->constisnull &&
 		strcmp(TextDatumGetCString(strategy->constvalue), "full") != 0)
 		s->strategy = TextDatumGetCString(strategy->constvalue);
@@ -690,6 +728,14 @@ compute(GnnScanState *s)
 	{
 		values[i] = ExecEvalExpr((ExprState *) lfirst(lc), econtext, &nulls[i]);
 		i++;
+	}
+	if (s->catalog)
+	{
+		model = gnn_infer_named_run(values, nulls, &s->res);
+		s->model_name = pstrdup(model->name);
+		MemoryContextSwitchTo(old);
+		s->computed = true;
+		return;
 	}
 	model = gnn_infer_args(values, nulls, &src, &opts);
 	s->model_name = pstrdup(model->name);
@@ -942,6 +988,8 @@ explain_gnn_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("Model", s->model_name, es);
 	if (model)
 		ExplainPropertyText("Layers", model->summary, es);
+	if (s->graph)
+		ExplainPropertyText("Graph", s->graph, es);
 	ExplainPropertyText("Strategy", s->strategy ? s->strategy :
 						s->targets && prune_pays(s->field_estimate, s->nodes) ?
 						"selected nodes" : "full graph", es);
