@@ -103,6 +103,45 @@ JOIN (SELECT 'paper' AS node_type, * FROM gnn_infer('het_gat_edge', 'academic', 
 GROUP BY node_type ORDER BY node_type;
 RESET gnnjit.enable_scan;
 
+-- selected nodes: WHERE node_id = ... / = ANY(...) computes only the
+-- targets' receptive field, typed; the rows equal the whole graph's bit
+-- for bit (same kernels), for every case and node type, compiled and
+-- portable; ids that are no node of the type give no row
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('het_hgt', 'academic', 'author') WHERE node_id = ANY('{1,2}');
+CREATE FUNCTION hx_pruned_same(m text, g text, t text, ids bigint[])
+RETURNS TABLE (rows bigint, same boolean) LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'SELECT count(*), bool_and(p.embedding = f.embedding)
+     FROM gnn_infer(%L, %L, %L) AS p JOIN gnn_infer(%L, %L, %L) AS f USING (node_id)
+     WHERE p.node_id = ANY(%L::bigint[])',
+    m, g, t, m, g, t, ids);
+END $$;
+SET gnnjit.jit_above_cost = 0;
+SELECT c.name, c.node_type, jit, t.rows AS one, t.same AS one_same,
+       s.rows AS some, s.same AS some_same, a.rows AS all, a.same AS all_same
+FROM (SELECT name, node_type, array_agg(id ORDER BY id) AS ids
+      FROM hx_expected GROUP BY name, node_type) AS c
+CROSS JOIN (VALUES (true), (false)) AS j(jit)
+CROSS JOIN LATERAL (SELECT set_config('gnnjit.jit', jit::text, false)) AS setting
+CROSS JOIN LATERAL hx_pruned_same(c.name,
+                   CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END,
+                   c.node_type, c.ids[3:3]) AS t
+CROSS JOIN LATERAL hx_pruned_same(c.name,
+                   CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END,
+                   c.node_type, ARRAY(SELECT c.ids[i] FROM generate_series(1, 30, 4) AS i
+                                      WHERE i <= cardinality(c.ids)) || '{-1, 12345}') AS s
+CROSS JOIN LATERAL hx_pruned_same(c.name,
+                   CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END,
+                   c.node_type, c.ids) AS a
+ORDER BY 1, 2, 3;
+RESET gnnjit.jit;
+RESET gnnjit.jit_above_cost;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT * FROM gnn_infer('het_gat_edge', 'academic', 'paper') WHERE node_id = 108;
+SELECT count(*) FROM gnn_infer('het_gat_edge', 'academic', 'paper') WHERE node_id = ANY(NULL::bigint[]);
+
 -- a model of fewer types than the graph runs on the types it names
 SELECT count(*) AS rows, bool_and(a.embedding = b.embedding) AS same
 FROM gnn_infer('gat_edge', 'academic', 'paper') AS a

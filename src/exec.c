@@ -332,8 +332,8 @@ gnn_exec_op_range(const GnnExec *ex, int i, int64 *lo, int64 *hi)
 
 	if (ex->op_rows)
 	{
-		*lo = 0;
-		*hi = ex->op_rows[i];
+		*lo = gnn_graph_type_off(ex->g, t);
+		*hi = *lo + ex->op_rows[i];
 	}
 	else if (ex->g->ntypes == 0)
 	{

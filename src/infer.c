@@ -32,6 +32,7 @@
 #include "infer.h"
 #include "model.h"
 #include "progress.h"
+#include "prune.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(gnn_infer);
@@ -455,11 +456,12 @@ gnn_infer_named(PG_FUNCTION_ARGS)
 
 /*
  * Run the inference gnn_infer(model, graph, node_type) names (as the custom
- * scan does); the outputs are allocated in the current memory context.
- * Returns the model.
+ * scan does), for the target node ids only if targets is not NULL; the
+ * outputs are allocated in the current memory context.  Returns the model.
  */
 GnnModel *
-gnn_infer_named_run(Datum *args, bool *argnulls, GnnInferResult *out)
+gnn_infer_named_run(Datum *args, bool *argnulls, const int64 *targets,
+					int ntargets, GnnInferResult *out)
 {
 	Datum		values[GNN_INFER_NARGS];
 	bool		nulls[GNN_INFER_NARGS];
@@ -471,11 +473,17 @@ gnn_infer_named_run(Datum *args, bool *argnulls, GnnInferResult *out)
 	if (named_source(args, argnulls, &hs, values, nulls))
 	{
 		model = gnn_model_get(TextDatumGetCString(args[0]));
-		infer_hetero(model, &hs, out);
+		if (targets)
+			gnn_infer_pruned_hetero(model, &hs, targets, ntargets, out);
+		else
+			infer_hetero(model, &hs, out);
 		return model;
 	}
 	model = gnn_infer_args(values, nulls, &src, &opts);
-	gnn_infer_run(model, &src, &opts, out);
+	if (targets)
+		gnn_infer_pruned(model, &src, targets, ntargets, out);
+	else
+		gnn_infer_run(model, &src, &opts, out);
 	return model;
 }
 

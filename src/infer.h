@@ -75,6 +75,7 @@ extern void gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
 							   const GnnInferOptions *opts,
 							   GnnInferResult *out);
 extern GnnModel *gnn_infer_named_run(Datum *args, bool *argnulls,
+									 const int64 *targets, int ntargets,
 									 GnnInferResult *out);
 extern void gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values);
 

@@ -24,6 +24,11 @@
  * computed once, the frontier shrinks layer by layer, and the rows are
  * those of the full-graph run.
  *
+ * On a heterogeneous graph (read whole from the catalog graph's tables)
+ * the same walk runs over the graph in memory: a node's in-edges are kept
+ * per edge type, and the nodes are numbered type by type, each type's
+ * needed nodes a prefix of its range.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -57,20 +62,24 @@ typedef struct Prune
 	GnnMemory  *mem;
 	gnnid_hash *ids;			/* id -> local node */
 
-	/* local nodes */
+	int			netypes;		/* edge types (1 for a homogeneous graph) */
+
+	/* local nodes; with whole, id is the node's index in it */
 	int32		n;
 	int32		capacity;
 	int64	   *id;
+	int32	   *key;			/* last operation that needs the node */
+	/* per node and edge type (v * netypes + r): */
 	bool	   *loaded;			/* in-edges read */
 	int64	   *estart;			/* into the edge pool */
 	int32	   *ecount;
-	int32	   *key;			/* last operation that needs the node */
 
 	/* in-edges of loaded nodes, grouped by target, in table order */
 	int64		npool;
 	int64		pool_capacity;
 	int32	   *psrc;			/* local source */
-	float	   *pweight;
+	float	   *pweight;		/* read from tables: the weight */
+	int64	   *pedge;			/* with whole: the edge in its CSR */
 
 	NodeSet    *need;			/* per register */
 } Prune;
@@ -93,15 +102,16 @@ grow_nodes(Prune *p)
 {
 	int32		old = p->capacity;
 	int32		cap = Max(old * 2, 1024);
+	int64		ne = p->netypes;
 
-	if (old >= PG_INT32_MAX / 2)
+	if (old >= PG_INT32_MAX / 2 / ne)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("receptive field too large")));
 	p->id = grow(p, p->id, old * sizeof(int64), cap * sizeof(int64));
-	p->loaded = grow(p, p->loaded, old * sizeof(bool), cap * sizeof(bool));
-	p->estart = grow(p, p->estart, old * sizeof(int64), cap * sizeof(int64));
-	p->ecount = grow(p, p->ecount, old * sizeof(int32), cap * sizeof(int32));
+	p->loaded = grow(p, p->loaded, old * ne * sizeof(bool), cap * ne * sizeof(bool));
+	p->estart = grow(p, p->estart, old * ne * sizeof(int64), cap * ne * sizeof(int64));
+	p->ecount = grow(p, p->ecount, old * ne * sizeof(int32), cap * ne * sizeof(int32));
 	p->key = grow(p, p->key, old * sizeof(int32), cap * sizeof(int32));
 	for (int32 v = old; v < cap; v++)
 		p->key[v] = -1;
@@ -147,39 +157,56 @@ add_need(Prune *p, int reg, int32 v)
 
 /* ---------- reading in-edges ---------- */
 
+/* An in-edge of the last node whose edges started (edge: whole's, or -1) */
 static void
-append_pool(Prune *p, int32 src, float weight)
+append_pool(Prune *p, int32 src, float weight, int64 edge)
 {
 	if (p->npool == p->pool_capacity)
 	{
 		int64		cap = Max(p->pool_capacity * 2, 4096);
 
 		p->psrc = grow(p, p->psrc, p->pool_capacity * sizeof(int32), cap * sizeof(int32));
-		p->pweight = grow(p, p->pweight, p->pool_capacity * sizeof(float), cap * sizeof(float));
+		if (p->whole)
+			p->pedge = grow(p, p->pedge, p->pool_capacity * sizeof(int64), cap * sizeof(int64));
+		else
+			p->pweight = grow(p, p->pweight, p->pool_capacity * sizeof(float), cap * sizeof(float));
 		p->pool_capacity = cap;
 	}
 	p->psrc[p->npool] = src;
-	p->pweight[p->npool] = weight;
+	if (p->whole)
+		p->pedge[p->npool] = edge;
+	else
+		p->pweight[p->npool] = weight;
 	p->npool++;
 }
 
-/* In-edges of v from the graph in memory, in its (table) order */
-static void
-copy_in_edges(Prune *p, int32 v)
+/* The in-edge CSR of edge type r in the graph in memory */
+static const GnnCsr *
+whole_csr(const Prune *p, int r)
 {
-	const GnnCsr *csr = &p->whole->views[GNN_EDGES_AS_GIVEN];
-	int64		i = p->id[v];
-
-	p->estart[v] = p->npool;
-	for (int64 e = csr->rowptr[i]; e < csr->rowptr[i + 1]; e++)
-		append_pool(p, local_node(p, csr->src[e]),
-					csr->weight ? csr->weight[e] : 1.0f);
-	p->ecount[v] = (int32) (p->npool - p->estart[v]);
+	return &p->whole->views[GNN_VIEW(r, GNN_EDGES_AS_GIVEN)];
 }
 
-/* Read the in-edges of nodes[0..n) not read yet, grouping them by target */
+/* In-edges of v of edge type r from the graph in memory, in table order */
 static void
-load_in_edges(Prune *p, const int32 *nodes, int32 n)
+copy_in_edges(Prune *p, int32 v, int r)
+{
+	const GnnCsr *csr = whole_csr(p, r);
+	int64		i = p->id[v];
+	int64		k = (int64) v * p->netypes + r;
+
+	p->estart[k] = p->npool;
+	for (int64 e = csr->rowptr[i]; e < csr->rowptr[i + 1]; e++)
+		append_pool(p, local_node(p, csr->src[e]), 0, e);
+	p->ecount[k] = (int32) (p->npool - p->estart[k]);
+}
+
+/*
+ * Read the in-edges of edge type r of nodes[0..n) not read yet, grouping
+ * them by target
+ */
+static void
+load_in_edges(Prune *p, const int32 *nodes, int32 n, int r)
 {
 	int64	   *dsts;
 	int32	   *batch;
@@ -188,10 +215,10 @@ load_in_edges(Prune *p, const int32 *nodes, int32 n)
 	if (p->whole)
 	{
 		for (int32 i = 0; i < n; i++)
-			if (!p->loaded[nodes[i]])
+			if (!p->loaded[(int64) nodes[i] * p->netypes + r])
 			{
-				p->loaded[nodes[i]] = true;
-				copy_in_edges(p, nodes[i]);
+				p->loaded[(int64) nodes[i] * p->netypes + r] = true;
+				copy_in_edges(p, nodes[i], r);
 			}
 		return;
 	}
@@ -219,7 +246,7 @@ load_in_edges(Prune *p, const int32 *nodes, int32 n)
 			for (int64 e = 0; e < edges.n; e++)
 				if (edges.dst[e] == dsts[b])
 					append_pool(p, local_node(p, edges.src[e]),
-								edges.weight ? edges.weight[e] : 1.0f);
+								edges.weight ? edges.weight[e] : 1.0f, -1);
 			p->ecount[batch[b]] = (int32) (p->npool - p->estart[batch[b]]);
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -231,12 +258,15 @@ load_in_edges(Prune *p, const int32 *nodes, int32 n)
 
 /* add to reg the sources of the in-edges of v, as view sees them */
 static void
-need_sources(Prune *p, int reg, int32 v, GnnEdgeView view)
+need_sources(Prune *p, int reg, int32 v, int view)
 {
-	for (int64 e = p->estart[v]; e < p->estart[v] + p->ecount[v]; e++)
-		if (view == GNN_EDGES_AS_GIVEN || p->psrc[e] != v)
+	int64		k = (int64) v * p->netypes + GNN_VIEW_ETYPE(view);
+	bool		loop = (GNN_VIEW_MODE(view) == GNN_EDGES_ONE_SELF_LOOP);
+
+	for (int64 e = p->estart[k]; e < p->estart[k] + p->ecount[k]; e++)
+		if (!loop || p->psrc[e] != v)
 			add_need(p, reg, p->psrc[e]);
-	if (view == GNN_EDGES_ONE_SELF_LOOP)
+	if (loop)
 		add_need(p, reg, v);
 }
 
@@ -252,7 +282,7 @@ need_inputs(Prune *p, const GnnOp *op, const int32 *out, int32 n)
 	bool		node_msg = (op->a >= 0 && prog->regs[op->a].space == GNN_SPACE_NODE);
 
 	if (edges || op->kind == GNN_OP_AGGREGATE)
-		load_in_edges(p, out, n);
+		load_in_edges(p, out, n, GNN_VIEW_ETYPE(op->view));
 
 	for (int32 i = 0; i < n; i++)
 	{
@@ -311,25 +341,46 @@ backward(Prune *p)
 
 /* ---------- the pruned graph ---------- */
 
+/* The node type of local node v (0 in a homogeneous graph) */
+static int
+node_type(const Prune *p, int32 v)
+{
+	const GnnGraph *w = p->whole;
+
+	if (w == NULL || w->ntypes == 0)
+		return 0;
+	for (int t = w->ntypes - 1; t > 0; t--)
+		if (p->id[v] >= w->types[t].off)
+			return t;
+	return 0;
+}
+
 static Prune *sort_p;			/* qsort has no context argument */
 
+/* By node type, then by decreasing last need */
 static int
-by_key_desc(const void *a, const void *b)
+by_type_key_desc(const void *a, const void *b)
 {
 	int32		va = *(const int32 *) a;
 	int32		vb = *(const int32 *) b;
+	int			ta = node_type(sort_p, va);
+	int			tb = node_type(sort_p, vb);
 
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
 	if (sort_p->key[va] != sort_p->key[vb])
 		return sort_p->key[va] > sort_p->key[vb] ? -1 : 1;
 	return (va > vb) - (va < vb);
 }
 
 /*
- * Number the nodes by decreasing last need, so that every register's
- * needed nodes form a prefix; rows[i] is the prefix operation i runs over.
+ * Number the nodes type by type, each type's by decreasing last need, so
+ * that every register's needed nodes form a prefix of its type's range;
+ * rows[i] is the prefix operation i runs over, off[t] the first node of
+ * type t.
  */
 static int32 *
-order_nodes(Prune *p, int64 *rows)
+order_nodes(Prune *p, int64 *rows, int64 *off)
 {
 	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
 	int32	   *pos = palloc(sizeof(int32) * Max(p->n, 1));
@@ -337,17 +388,26 @@ order_nodes(Prune *p, int64 *rows)
 	for (int32 v = 0; v < p->n; v++)
 		order[v] = v;
 	sort_p = p;
-	qsort(order, p->n, sizeof(int32), by_key_desc);
-	for (int32 k = 0; k < p->n; k++)
+	qsort(order, p->n, sizeof(int32), by_type_key_desc);
+	for (int t = 0; t < GNN_MAX_NODE_TYPES; t++)
+		off[t] = p->n;
+	for (int32 k = p->n - 1; k >= 0; k--)
+	{
 		pos[order[k]] = k;
+		off[node_type(p, order[k])] = k;
+	}
+	for (int t = GNN_MAX_NODE_TYPES - 2; t >= 0; t--)
+		off[t] = Min(off[t], off[t + 1]);
 
 	for (int i = 0; i < p->prog->nops; i++)
 	{
-		NodeSet    *s = &p->need[p->prog->ops[i].out];
+		const GnnOp *op = &p->prog->ops[i];
+		NodeSet    *s = &p->need[op->out];
+		int64		first = off[gnn_op_node_type(p->prog, op)];
 
 		rows[i] = 0;
 		for (int32 j = 0; j < s->count; j++)
-			rows[i] = Max(rows[i], pos[s->items[j]] + 1);
+			rows[i] = Max(rows[i], pos[s->items[j]] + 1 - first);
 	}
 	pfree(order);
 	return pos;
@@ -380,55 +440,107 @@ read_features(Prune *p)
 							p->id[s->items[i]])));
 }
 
-/* The receptive field as a graph, nodes numbered by pos */
-static GnnGraph *
-build_graph(Prune *p, const int32 *pos, int width, bool has_weight)
+/* Node rows of the receptive field: ids and features, numbered by pos */
+static void
+build_nodes(Prune *p, GnnGraph *g, const int32 *pos, const int64 *off)
 {
-	GnnGraph   *g = palloc0(sizeof(GnnGraph));
 	const GnnGraph *read = p->whole ? p->whole : gnn_reader_graph(p->reader);
-	GnnCsr	   *csr = &g->views[GNN_EDGES_AS_GIVEN];
-	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
-	int64		m = 0;
 
-	g->nnodes = p->n;
-	g->width = width;
-	g->has_weight = has_weight;
-	g->mem = p->mem;
-	g->rows_read = p->whole ? 0 : read->rows_read;
 	g->ids = gnn_mem_alloc(p->mem, Max(p->n, 1) * sizeof(int64), "the receptive field");
-	g->x = gnn_mem_alloc(p->mem, Max(p->n, 1) * (int64) width * sizeof(float),
-						 "the receptive field");
-	memset(g->x, 0, Max(p->n, 1) * (int64) width * sizeof(float));
+	for (int t = 0; t < Max(g->ntypes, 1); t++)
+	{
+		GnnNodeType *nt = &g->types[t];
+
+		nt->off = off[t];
+		nt->n = (t + 1 < g->ntypes ? off[t + 1] : p->n) - off[t];
+		nt->width = g->ntypes > 0 ? read->types[t].width : g->width;
+		nt->x = gnn_mem_alloc(p->mem, Max(nt->n, 1) * (int64) Max(nt->width, 1) * sizeof(float),
+							  "the receptive field");
+		memset(nt->x, 0, Max(nt->n, 1) * (int64) Max(nt->width, 1) * sizeof(float));
+	}
 	for (int32 v = 0; v < p->n; v++)
 	{
+		int			t = node_type(p, v);
+		const GnnNodeType *rt = g->ntypes > 0 ? &read->types[t] : NULL;
+		GnnNodeType *nt = &g->types[t];
 		int64		r = p->whole ? p->id[v] : gnn_reader_node(p->reader, p->id[v]);
 
-		order[pos[v]] = v;
-		g->ids[pos[v]] = p->id[v];
-		if (r >= 0)
-			memcpy(g->x + (int64) pos[v] * width, read->x + (int64) r * width,
-				   sizeof(float) * width);
+		g->ids[pos[v]] = rt ? read->ids[r] : p->id[v];
+		if (r >= 0 && nt->width > 0)
+			memcpy(nt->x + (pos[v] - nt->off) * nt->width,
+				   (rt ? rt->x + (r - rt->off) * rt->width : read->x + r * nt->width),
+				   sizeof(float) * nt->width);
 	}
+	g->x = g->types[0].x;
+	g->width = g->types[0].width;
+}
 
+/* The in-edges of edge type r of the receptive field, nodes numbered by pos */
+static void
+build_edges(Prune *p, GnnGraph *g, const int32 *pos, const int32 *order, int r)
+{
+	GnnCsr	   *csr = &g->views[GNN_VIEW(r, GNN_EDGES_AS_GIVEN)];
+	const GnnCsr *from = p->whole ? whole_csr(p, r) : NULL;
+	int			aw = from ? from->attr_width : 0;
+	bool		weighted = from ? from->weight != NULL : g->has_weight;
+	int64		m = 0;
+
+	for (int32 v = 0; v < p->n; v++)
+		m += p->ecount[(int64) v * p->netypes + r];
+	csr->nedges = m;
+	csr->attr_width = aw;
 	csr->rowptr = gnn_mem_alloc(p->mem, (p->n + 1) * sizeof(int64), "the receptive field");
-	csr->src = gnn_mem_alloc(p->mem, Max(p->npool, 1) * sizeof(int32), "the receptive field");
-	if (has_weight)
-		csr->weight = gnn_mem_alloc(p->mem, Max(p->npool, 1) * sizeof(float), "the receptive field");
+	csr->src = gnn_mem_alloc(p->mem, Max(m, 1) * sizeof(int32), "the receptive field");
+	if (weighted)
+		csr->weight = gnn_mem_alloc(p->mem, Max(m, 1) * sizeof(float), "the receptive field");
+	if (aw)
+		csr->attr = gnn_mem_alloc(p->mem, Max(m, 1) * aw * sizeof(float), "the receptive field");
+	m = 0;
 	for (int32 k = 0; k < p->n; k++)
 	{
-		int32		v = order[k];
+		int64		key = (int64) order[k] * p->netypes + r;
 
 		csr->rowptr[k] = m;
-		for (int64 e = p->estart[v]; e < p->estart[v] + p->ecount[v]; e++, m++)
+		for (int64 e = p->estart[key]; e < p->estart[key] + p->ecount[key]; e++, m++)
 		{
 			csr->src[m] = pos[p->psrc[e]];
-			if (has_weight)
-				csr->weight[m] = p->pweight[e];
+			if (weighted)
+				csr->weight[m] = from ? from->weight[p->pedge[e]] : p->pweight[e];
+			if (aw)
+				memcpy(csr->attr + m * aw, from->attr + p->pedge[e] * aw,
+					   sizeof(float) * aw);
 		}
 	}
 	csr->rowptr[p->n] = m;
-	csr->nedges = m;
-	g->built[GNN_EDGES_AS_GIVEN] = true;
+	g->built[GNN_VIEW(r, GNN_EDGES_AS_GIVEN)] = true;
+}
+
+/* The receptive field as a graph, nodes numbered by pos, types from off */
+static GnnGraph *
+build_graph(Prune *p, const int32 *pos, const int64 *off, int width,
+			bool has_weight)
+{
+	GnnGraph   *g = palloc0(sizeof(GnnGraph));
+	int32	   *order = palloc(sizeof(int32) * Max(p->n, 1));
+
+	g->nnodes = g->nlocal = p->n;
+	g->width = width;
+	g->has_weight = has_weight;
+	g->mem = p->mem;
+	g->rows_read = p->whole ? 0 : gnn_reader_graph(p->reader)->rows_read;
+	if (p->whole && p->whole->ntypes > 0)
+	{
+		g->ntypes = p->whole->ntypes;
+		g->netypes = p->whole->netypes;
+		memcpy(g->etypes, p->whole->etypes, sizeof(GnnEdgeType) * g->netypes);
+	}
+	build_nodes(p, g, pos, off);
+	for (int32 v = 0; v < p->n; v++)
+		order[pos[v]] = v;
+	for (int r = 0; r < p->netypes; r++)
+		if (p->whole == NULL || p->whole->built[GNN_VIEW(r, GNN_EDGES_AS_GIVEN)])
+			build_edges(p, g, pos, order, r);
+	pfree(order);
 	return g;
 }
 
@@ -437,6 +549,7 @@ prune_init(Prune *p, const GnnProgram *prog, GnnMemory *mem)
 {
 	memset(p, 0, sizeof(Prune));
 	p->prog = prog;
+	p->netypes = Max(prog->netypes, 1);
 	p->mem = mem;
 	p->ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
 	p->need = palloc0(sizeof(NodeSet) * prog->nregs);
@@ -455,28 +568,31 @@ gnn_field_subgraph(const GnnProgram *prog, const GnnGraph *whole,
 {
 	Prune		p;
 	int64	   *prefix = rows ? rows : palloc(sizeof(int64) * prog->nops);
+	int64		off[GNN_MAX_NODE_TYPES];
+	int			out = whole->ntypes > 0 ? prog->outputs[whole->out_type] : prog->output;
+	int32	   *pos;
 
 	prune_init(&p, prog, mem);
 	p.whole = whole;
 	for (int i = 0; i < n; i++)
-		add_need(&p, prog->output, local_node(&p, targets[i]));
+		add_need(&p, out, local_node(&p, targets[i]));
 	backward(&p);
-	return build_graph(&p, order_nodes(&p, prefix), whole->width,
-					   whole->has_weight);
+	pos = order_nodes(&p, prefix, off);
+	return build_graph(&p, pos, off, whole->width, whole->has_weight);
 }
 
 /* Up to fanout distinct in-edges of v, drawn with a seeded generator */
 static void
 sample_in_edges(Prune *p, int32 v, int fanout, pg_prng_state *rng)
 {
-	const GnnCsr *csr = &p->whole->views[GNN_EDGES_AS_GIVEN];
+	const GnnCsr *csr = whole_csr(p, 0);
 	int64		i = p->id[v];
 	int64		deg = csr->rowptr[i + 1] - csr->rowptr[i];
 
 	p->loaded[v] = true;
 	if (fanout < 0 || deg <= fanout)
 	{
-		copy_in_edges(p, v);
+		copy_in_edges(p, v, 0);
 		return;
 	}
 	/* Floyd's algorithm: fanout distinct positions, kept in edge order */
@@ -495,8 +611,7 @@ sample_in_edges(Prune *p, int32 v, int fanout, pg_prng_state *rng)
 			{
 				int64		e = csr->rowptr[i] + j;
 
-				append_pool(p, local_node(p, csr->src[e]),
-							csr->weight ? csr->weight[e] : 1.0f);
+				append_pool(p, local_node(p, csr->src[e]), 0, e);
 			}
 		p->ecount[v] = (int32) (p->npool - p->estart[v]);
 		pfree(pick);
@@ -534,7 +649,8 @@ gnn_sampled_subgraph(const GnnProgram *prog, const GnnGraph *whole,
 	pos = palloc(sizeof(int32) * Max(p.n, 1));
 	for (int32 v = 0; v < p.n; v++)
 		pos[v] = v;
-	return build_graph(&p, pos, whole->width, whole->has_weight);
+	return build_graph(&p, pos, (int64[GNN_MAX_NODE_TYPES]) {0}, whole->width,
+					   whole->has_weight);
 }
 
 /*
@@ -548,6 +664,7 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
 	Prune		p;
 	int64	   *rows;
+	int64		off[GNN_MAX_NODE_TYPES];
 	int32	   *pos;
 	GnnGraph   *g;
 	int32		nt = 0;
@@ -574,8 +691,8 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	backward(&p);
 	read_features(&p);
 	rows = palloc(sizeof(int64) * model->prog->nops);
-	pos = order_nodes(&p, rows);
-	g = build_graph(&p, pos, model->in_width, src->weight_col != NULL);
+	pos = order_nodes(&p, rows, off);
+	g = build_graph(&p, pos, off, model->in_width, src->weight_col != NULL);
 	gnn_reader_end(p.reader);
 
 	gnn_infer_graph(model, g, rows, &mem, gnn_exec_cost(model->prog, g), out);
@@ -583,4 +700,73 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 	out->nnodes = nt;
 	out->pruned = true;
 	out->field_nodes = p.n;
+}
+
+/*
+ * Indexes in g (of its output node type) of the target ids that are nodes
+ * of that type, in the order given, duplicates once; returns their number.
+ */
+static int
+target_indexes(const GnnGraph *g, const int64 *targets, int ntargets,
+			   int64 *idx)
+{
+	const GnnNodeType *t = &g->types[g->out_type];
+	gnnid_hash *want = gnnid_create(CurrentMemoryContext, Max(ntargets, 16), NULL);
+	int64	   *found = palloc(sizeof(int64) * Max(ntargets, 1));
+	int			n = 0;
+
+	for (int i = 0; i < ntargets; i++)
+	{
+		bool		dup;
+		GnnIdEntry *e = gnnid_insert(want, targets[i], &dup);
+
+		found[i] = -1;
+		if (!dup)
+			e->index = i;
+	}
+	for (int64 i = t->off; i < t->off + t->n; i++)
+	{
+		GnnIdEntry *e = gnnid_lookup(want, g->ids[i]);
+
+		if (e)
+			found[e->index] = i;
+	}
+	for (int i = 0; i < ntargets; i++)
+		if (found[i] >= 0)
+			idx[n++] = found[i];
+	gnnid_destroy(want);
+	pfree(found);
+	return n;
+}
+
+/*
+ * Run model on a catalog graph for the target ids (nodes of the output
+ * type) only.  The graph's tables are read whole; the layers run over the
+ * targets' receptive field.  One row per target that is a node, in the
+ * order given (duplicates once).
+ */
+void
+gnn_infer_pruned_hetero(GnnModel *model, const GnnHeteroSource *hs,
+						const int64 *targets, int ntargets, GnnInferResult *out)
+{
+	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
+	int64	   *rows = palloc(sizeof(int64) * model->prog->nops);
+	int64	   *idx = palloc(sizeof(int64) * Max(ntargets, 1));
+	GnnGraph   *whole;
+	GnnGraph   *g;
+	int			n;
+
+	memset(out, 0, sizeof(GnnInferResult));
+	gnn_progress_begin(model->name, hs->nodes[hs->out_type].rel, model->prog->nlayers);
+	whole = gnn_graph_read_hetero(hs, &mem);
+	whole->out_type = hs->out_type;
+	n = target_indexes(whole, targets, ntargets, idx);
+	g = gnn_field_subgraph(model->prog, whole, idx, n, rows, &mem);
+	g->out_type = hs->out_type;
+	g->rows_read = whole->rows_read;
+	gnn_infer_graph(model, g, rows, &mem, gnn_exec_cost(model->prog, g), out);
+	gnn_progress_end();
+	out->nnodes = n;
+	out->pruned = true;
+	out->field_nodes = g->nnodes;
 }

@@ -14,6 +14,10 @@
 extern void gnn_infer_pruned(GnnModel *model, GnnGraphSource *src,
 							 const int64 *targets, int ntargets,
 							 GnnInferResult *out);
+extern void gnn_infer_pruned_hetero(GnnModel *model,
+									const GnnHeteroSource *hs,
+									const int64 *targets, int ntargets,
+									GnnInferResult *out);
 extern GnnGraph *gnn_field_subgraph(const GnnProgram *prog,
 									const GnnGraph *whole,
 									const int64 *targets, int n,

@@ -150,7 +150,7 @@ const_text(Node *arg)
  * gnn_infer(model, graph, node_type) naming an edge and a node table
  * rather than a catalog graph, as the equivalent call of the table form:
  * it then runs in the custom scan like any other.  NULL for a catalog
- * graph (which runs as a function scan) or arguments unknown at planning.
+ * graph or arguments unknown at planning (see catalog_call).
  */
 static FuncExpr *
 table_call(FuncExpr *fexpr)
@@ -213,17 +213,6 @@ gnn_infer_call(RangeTblEntry *rte)
 	if (list_length(fexpr->args) != GNN_INFER_NARGS)
 		return NULL;
 	return finfo.fn_addr == gnn_infer ? fexpr : NULL;
-}
-
-/*
- * gnn_infer(model, graph, node_type) on a graph of the graph catalog (or on
- * tables named by arguments unknown at planning): the scan runs it as it
- * is, over the whole graph and in one process.
- */
-static bool
-catalog_call(FuncExpr *fexpr)
-{
-	return list_length(fexpr->args) != GNN_INFER_NARGS;
 }
 
 /* A whole-row reference needs the function's own tuple: leave those alone */
@@ -370,11 +359,27 @@ target_qual(RelOptInfo *rel, bool *is_array)
 	return NULL;
 }
 
+/*
+ * gnn_infer(model, graph, node_type) on a graph of the graph catalog (or on
+ * tables named by arguments unknown at planning): the scan runs it as it
+ * is, over the whole graph (or the targets' receptive field) in one
+ * process.
+ */
+static bool
+catalog_call(FuncExpr *fexpr)
+{
+	return list_length(fexpr->args) != GNN_INFER_NARGS;
+}
+
 /* The call asks for the full-graph strategy (the default) */
 static bool
 full_strategy(FuncExpr *fexpr)
 {
-	Const	   *c = list_nth(fexpr->args, 8);
+	Const	   *c;
+
+	if (catalog_call(fexpr))
+		return true;
+	c = list_nth(fexpr->args, 8);
 
 	return IsA(c, Const) &&
 		(c->constisnull || strcmp(TextDatumGetCString(c->constvalue), "full") == 0);
@@ -533,7 +538,7 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	 * plan's choice uses the estimated number of targets; execution decides
 	 * again with the actual number.
 	 */
-	target = catalog_call(fexpr) ? NULL : target_qual(rel, &is_array);
+	target = target_qual(rel, &is_array);
 	if (target && gnn_pruning != GNN_PRUNING_OFF && full_strategy(fexpr))
 	{
 		double		degree = (nodes > 0 && edges >= 0) ? edges / nodes : 10;
@@ -633,20 +638,23 @@ begin_gnn_scan(CustomScanState *node, EState *estate, int eflags)
 	s->args = ExecInitExprList(cscan->custom_exprs, &node->ss.ps);
 	if (IsA(model, Const) && !model->constisnull)
 		s->model_name = TextDatumGetCString(model->constvalue);
-	if (list_length(cscan->custom_exprs) == 3)
+	if (list_length(cscan->custom_exprs) - (cscan->custom_private ? 1 : 0) !=
+		GNN_INFER_NARGS)
 	{
 		s->catalog = true;
 		s->graph = describe_graph(lsecond(cscan->custom_exprs),
 								  lthird(cscan->custom_exprs));
-		return;
 	}
-	strategy = list_nth(cscan->custom_exprs, 8);
-	nodes = lthird(cscan->custom_exprs);
-	if (IsA(nodes, Const) && !nodes->constisnull)
-		s->shards = gnn_dist_describe(DatumGetObjectId(nodes->constvalue));
-	if (IsA(strategy, Const) && !strategy->constisnull &&
-		strcmp(TextDatumGetCString(strategy->constvalue), "full") != 0)
-		s->strategy = TextDatumGetCString(strategy->constvalue);
+	else
+	{
+		strategy = list_nth(cscan->custom_exprs, 8);
+		nodes = lthird(cscan->custom_exprs);
+		if (IsA(nodes, Const) && !nodes->constisnull)
+			s->shards = gnn_dist_describe(DatumGetObjectId(nodes->constvalue));
+		if (IsA(strategy, Const) && !strategy->constisnull &&
+			strcmp(TextDatumGetCString(strategy->constvalue), "full") != 0)
+			s->strategy = TextDatumGetCString(strategy->constvalue);
+	}
 	if (cscan->custom_private)
 	{
 		s->targets = true;
@@ -731,7 +739,14 @@ compute(GnnScanState *s)
 	}
 	if (s->catalog)
 	{
-		model = gnn_infer_named_run(values, nulls, &s->res);
+		int			n = 0;
+		int64	   *ids = NULL;
+
+		if (s->targets && (ids = target_ids(s, values[3], nulls[3], &n)) == NULL)
+			ids = palloc(sizeof(int64));	/* NULL names no node */
+
+		/* the graph is read whole: the receptive field is always cheaper */
+		model = gnn_infer_named_run(values, nulls, ids, n, &s->res);
 		s->model_name = pstrdup(model->name);
 		MemoryContextSwitchTo(old);
 		s->computed = true;
