@@ -160,6 +160,27 @@ SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper", "colour": "x"}}',
 SELECT gnn_create_model('bad', '{"metadata": {"node_types": ["a"], "edge_types": [["a", "r", "b"]]}, "layers": [{"type": "ReLU"}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
 SELECT gnn_create_model('bad', '{"metadata": {"node_types": ["a"], "edge_types": [["a", "r", "a"]]}, "layers": [{"type": "SAGEConv", "out_channels": 2}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
 SELECT gnn_create_model('bad', '{"to_hetero": {}, "layers": [{"type": "ReLU"}]}', (SELECT weights FROM hx_model WHERE name = 'gat_edge'));
+-- JSON null names no column: only the optional ones may be null
+SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper"}}', '{"paper__cites__paper": {"table": "h_cites", "src": null}}');
+SELECT gnn_create_graph('bad', '{"paper": {"table": "h_paper", "features": null}}', '{"paper__cites__paper": {"table": "h_cites", "weight": null}}');
+-- edge features need a graph of the catalog that names their column
+SELECT gnn_create_model('gat_edge_plain', spec - 'metadata', weights) FROM hx_model WHERE name = 'gat_edge';
+SELECT count(*) FROM gnn_infer('gat_edge_plain', 'h_cites', 'h_paper');
+SELECT count(*) FROM gnn_infer('gat_edge_plain', 'citations');
+SELECT gnn_drop_model('gat_edge_plain');
+-- relation ids are read only by models that need them
+SELECT gnn_create_graph('relations', '{"paper": {"table": "h_paper"}}', '{"paper__cites__paper": {"table": "h_cites", "relation": "src", "edge_attr": "edge_attr"}}');
+SELECT count(*) FROM gnn_infer('gat_edge', 'relations');
+\set spec `cat test/fixtures/gcn_weighted.json`
+\set weights `base64 -w0 test/fixtures/gcn_weighted.safetensors`
+SELECT gnn_create_model('hx_gcn_weighted', :'spec', decode(:'weights', 'base64'));
+SELECT count(*) FROM gnn_infer('hx_gcn_weighted', 'relations');
+\set spec `cat test/fixtures/rgcn.json`
+\set weights `base64 -w0 test/fixtures/rgcn.safetensors`
+SELECT gnn_create_model('hx_rgcn', :'spec', decode(:'weights', 'base64'));
+SELECT count(*) FROM gnn_infer('hx_rgcn', 'citations');
+SELECT gnn_drop_model('hx_gcn_weighted'), gnn_drop_model('hx_rgcn');
+SELECT gnn_drop_graph('relations');
 \set VERBOSITY default
 
 -- a graph is its owner's: others can use it (with the tables' privileges) but not replace or drop it

@@ -889,6 +889,38 @@ gnn_graph_estimate_bytes(const GnnGraphSource *source, int64 *nnodes,
 	return bytes;
 }
 
+/* The same for the tables of a catalog graph */
+int64
+gnn_graph_estimate_bytes_hetero(const GnnHeteroSource *hs, int64 *nnodes,
+								int64 *nedges)
+{
+	int64		bytes = 0;
+
+	*nnodes = *nedges = 0;
+	for (int t = 0; t < hs->ntypes; t++)
+	{
+		Relation	rel = table_open(hs->nodes[t].rel, AccessShareLock);
+		int64		n = estimate_rows(rel);
+
+		*nnodes += n;
+		bytes += n * (sizeof(int64) + sizeof(float) * hs->nodes[t].width +
+					  2 * sizeof(GnnIdEntry));
+		table_close(rel, NoLock);
+	}
+	for (int r = 0; r < hs->netypes; r++)
+	{
+		const GnnEdgeSource *es = &hs->edges[r];
+		Relation	rel = table_open(es->rel, AccessShareLock);
+		int64		n = estimate_rows(rel);
+
+		*nedges += n;
+		bytes += n * (2 * sizeof(int32) + (es->weight_col ? 2 * sizeof(float) : 0) +
+					  2 * sizeof(float) * es->attr_width);
+		table_close(rel, NoLock);
+	}
+	return bytes;
+}
+
 /*
  * Append the halo after the shard's own nodes: their ids, and feature rows
  * of zeros, filled by the other shards when a layer needs them.

@@ -158,6 +158,8 @@ extern void gnn_reader_end(GnnGraphReader *r);
 extern int64 gnn_int_datum(Datum d, Oid type);
 extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
+extern int64 gnn_graph_estimate_bytes_hetero(const GnnHeteroSource *hs,
+											 int64 *nnodes, int64 *nedges);
 extern GnnGraph *gnn_graph_read(const GnnGraphSource *source, GnnMemory *mem);
 extern GnnGraph *gnn_graph_read_shard(const GnnGraphSource *source,
 									  GnnMemory *mem);

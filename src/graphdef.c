@@ -59,7 +59,10 @@ parse_jsonb(Jsonb *jb)
 	return json;
 }
 
-/* A string member, its default, or NULL when JSON null */
+/*
+ * A string member, its default, or NULL when JSON null (which names no
+ * column: allowed for the optional columns, those without a default)
+ */
 static const char *
 member(const char *graph, const GnnJson *obj, const char *key, const char *dflt)
 {
@@ -67,7 +70,7 @@ member(const char *graph, const GnnJson *obj, const char *key, const char *dflt)
 
 	if (v == NULL)
 		return dflt;
-	if (v->kind == GNN_JSON_NULL)
+	if (v->kind == GNN_JSON_NULL && dflt == NULL)
 		return NULL;
 	if (v->kind != GNN_JSON_STRING || v->string[0] == '\0')
 		graph_error(graph, "\"%s\" must be a column or table name", key);
@@ -329,6 +332,20 @@ string_member(const GnnJson *obj, const char *key)
 	return (v && v->kind == GNN_JSON_STRING) ? pstrdup(v->string) : NULL;
 }
 
+/* A column every table of its kind has: a stored entry must name it */
+static const char *
+required_member(const char *graph, const GnnJson *obj, const char *key)
+{
+	const char *s = string_member(obj, key);
+
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("graph \"%s\" names no \"%s\" column", graph, key),
+				 errhint("Define the graph again with gnn_create_graph().")));
+	return s;
+}
+
 /* Model node type t's table in the graph (model types bind by name) */
 static void
 bind_node_type(const char *graph, const GnnJson *def, const GnnProgram *prog,
@@ -336,9 +353,9 @@ bind_node_type(const char *graph, const GnnJson *def, const GnnProgram *prog,
 {
 	int			in = prog->inputs[t];
 
-	ns->rel = table_oid(graph, string_member(def, "table"));
-	ns->id_col = string_member(def, "id");
-	ns->features_col = string_member(def, "features");
+	ns->rel = table_oid(graph, required_member(graph, def, "table"));
+	ns->id_col = required_member(graph, def, "id");
+	ns->features_col = required_member(graph, def, "features");
 	ns->width = (in >= 0) ? prog->regs[in].width : 0;
 }
 
@@ -349,13 +366,23 @@ bind_edge_type(const char *graph, const GnnJson *def, const GnnProgram *prog,
 	const char *weight = string_member(def, "weight");
 	const char *relation = string_member(def, "relation");
 
-	es->rel = table_oid(graph, string_member(def, "table"));
-	es->src_col = string_member(def, "src");
-	es->dst_col = string_member(def, "dst");
+	es->rel = table_oid(graph, required_member(graph, def, "table"));
+	es->src_col = required_member(graph, def, "src");
+	es->dst_col = required_member(graph, def, "dst");
 	es->weight_col = relation ? relation : weight;
 	es->relation = (relation != NULL);
 	es->attr_col = string_member(def, "edge_attr");
 	es->attr_width = prog->attr_width[r];
+	if (prog->uses_relation && !es->relation)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model needs the edges' relation ids, but graph \"%s\" names no \"relation\" column for edge type %s",
+						graph, prog->etypes[r].name ? prog->etypes[r].name : "(its only one)")));
+	if (es->relation && prog->uses_weight)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model reads edge weights, but graph \"%s\" names a \"relation\" column for edge type %s",
+						graph, prog->etypes[r].name ? prog->etypes[r].name : "(its only one)")));
 	if (es->attr_width > 0 && es->attr_col == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

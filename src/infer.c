@@ -138,16 +138,33 @@ gnn_infer_source(Datum *values, bool *nulls, GnnGraphSource *src)
 	}
 }
 
-/* Whether the edge column given fits what model reads */
-static void
-check_relation(GnnModel *model, const GnnGraphSource *src)
+/*
+ * Whether model can run on the edge and node tables src names: a model of
+ * node and edge types, or one reading edge features, needs a graph of the
+ * graph catalog; the edge column given must be what the model reads.
+ */
+void
+gnn_infer_check_tables(GnnModel *model, const GnnGraphSource *src)
 {
-	if (model->prog->uses_relation && !src->relation)
+	const GnnProgram *prog = model->prog;
+
+	if (gnn_program_hetero(prog))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has node and edge types: run it on a graph of the graph catalog", model->name),
+				 errhint("Define the graph with gnn_create_graph(), then call gnn_infer(model, graph, node_type).")));
+	for (int r = 0; r < Max(prog->netypes, 1); r++)
+		if (prog->attr_width[r] > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" reads edge features: run it on a graph of the graph catalog", model->name),
+					 errhint("Define the graph with gnn_create_graph(), naming the edge table's \"edge_attr\" column.")));
+	if (prog->uses_relation && !src->relation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" needs the edges' relation ids", model->name),
 				 errhint("Name the edge table's relation column: gnn_infer(..., relation => 'edge_type').")));
-	if (src->relation && model->prog->uses_weight)
+	if (src->relation && prog->uses_weight)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" reads edge weights, not relation ids", model->name)));
@@ -166,12 +183,7 @@ gnn_infer_args(Datum *values, bool *nulls, GnnGraphSource *src,
 	gnn_infer_source(values, nulls, src);
 	options_args(values, nulls, opts);
 	model = gnn_model_get(TextDatumGetCString(values[0]));
-	if (gnn_program_hetero(model->prog))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" has node and edge types: run it on a graph of the graph catalog", model->name),
-				 errhint("Define the graph with gnn_create_graph(), then call gnn_infer(model, graph, node_type).")));
-	check_relation(model, src);
+	gnn_infer_check_tables(model, src);
 	return model;
 }
 
@@ -200,14 +212,17 @@ gnn_infer_row(const GnnInferResult *res, int64 i, Datum *values)
 
 /*
  * Check the memory the inference will need against gnnjit.max_memory
- * before reading anything, from the planner's row estimates.
+ * before reading anything, from the planner's row estimates (of src's
+ * tables, or else of the catalog graph hs's).
  */
 static void
-check_estimate(const GnnGraphSource *src, GnnMemory *mem)
+check_estimate(const GnnGraphSource *src, const GnnHeteroSource *hs,
+			   GnnMemory *mem)
 {
 	int64		nnodes,
 				nedges;
-	int64		bytes = gnn_graph_estimate_bytes(src, &nnodes, &nedges);
+	int64		bytes = src ? gnn_graph_estimate_bytes(src, &nnodes, &nedges) :
+		gnn_graph_estimate_bytes_hetero(hs, &nnodes, &nedges);
 
 	if (mem->limit > 0 && bytes > mem->limit)
 		ereport(ERROR,
@@ -274,7 +289,7 @@ gnn_infer_read(GnnModel *model, GnnGraphSource *src, GnnMemory *mem)
 {
 	src->width = model->in_width;
 	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
-	check_estimate(src, mem);
+	check_estimate(src, NULL, mem);
 	return gnn_graph_read(src, mem);
 }
 
@@ -326,6 +341,20 @@ emit_rows(ReturnSetInfo *rsinfo, const GnnInferResult *res)
 	}
 }
 
+/* Read the whole catalog graph hs describes, within gnnjit.max_memory */
+GnnGraph *
+gnn_infer_read_hetero(GnnModel *model, const GnnHeteroSource *hs,
+					  GnnMemory *mem)
+{
+	GnnGraph   *g;
+
+	gnn_progress_begin(model->name, hs->nodes[hs->out_type].rel, model->prog->nlayers);
+	check_estimate(NULL, hs, mem);
+	g = gnn_graph_read_hetero(hs, mem);
+	g->out_type = hs->out_type;
+	return g;
+}
+
 /* Run model on the tables of a catalog graph */
 static void
 infer_hetero(GnnModel *model, const GnnHeteroSource *hs, GnnInferResult *out)
@@ -334,9 +363,7 @@ infer_hetero(GnnModel *model, const GnnHeteroSource *hs, GnnInferResult *out)
 	GnnGraph   *g;
 
 	memset(out, 0, sizeof(GnnInferResult));
-	gnn_progress_begin(model->name, hs->nodes[hs->out_type].rel, model->prog->nlayers);
-	g = gnn_graph_read_hetero(hs, &mem);
-	g->out_type = hs->out_type;
+	g = gnn_infer_read_hetero(model, hs, &mem);
 	gnn_infer_graph(model, g, NULL, &mem, gnn_exec_cost(model->prog, g), out);
 	gnn_progress_end();
 }

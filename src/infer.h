@@ -61,6 +61,8 @@ typedef struct GnnInferOptions
 	int64		seed;
 } GnnInferOptions;
 
+extern void gnn_infer_check_tables(GnnModel *model,
+								   const GnnGraphSource *src);
 extern void gnn_infer_source(Datum *values, bool *nulls, GnnGraphSource *src);
 extern GnnModel *gnn_infer_args(Datum *values, bool *nulls,
 								GnnGraphSource *src, GnnInferOptions *opts);
@@ -68,6 +70,9 @@ extern void gnn_infer_run(GnnModel *model, GnnGraphSource *src,
 						  const GnnInferOptions *opts, GnnInferResult *out);
 extern GnnGraph *gnn_infer_read(GnnModel *model, GnnGraphSource *src,
 								GnnMemory *mem);
+extern GnnGraph *gnn_infer_read_hetero(GnnModel *model,
+									   const GnnHeteroSource *hs,
+									   GnnMemory *mem);
 extern void gnn_infer_graph(GnnModel *model, GnnGraph *g,
 							const int64 *op_rows, GnnMemory *mem,
 							double cost, GnnInferResult *out);

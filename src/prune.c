@@ -757,9 +757,7 @@ gnn_infer_pruned_hetero(GnnModel *model, const GnnHeteroSource *hs,
 	int			n;
 
 	memset(out, 0, sizeof(GnnInferResult));
-	gnn_progress_begin(model->name, hs->nodes[hs->out_type].rel, model->prog->nlayers);
-	whole = gnn_graph_read_hetero(hs, &mem);
-	whole->out_type = hs->out_type;
+	whole = gnn_infer_read_hetero(model, hs, &mem);
 	n = target_indexes(whole, targets, ntargets, idx);
 	g = gnn_field_subgraph(model->prog, whole, idx, n, rows, &mem);
 	g->out_type = hs->out_type;

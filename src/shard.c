@@ -291,6 +291,7 @@ open_shard(GnnShard *s, const char *fingerprint, GnnGraphSource *src)
 	int64		need;
 
 	check_fingerprint(model->name, fingerprint);
+	gnn_infer_check_tables(model, src);
 	src->width = model->in_width;
 	s->mem.limit = GNN_MAX_MEMORY_BYTES();
 	gnn_progress_begin(model->name, src->nodes, model->prog->nlayers);
