@@ -142,6 +142,50 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT * FROM gnn_infer('het_gat_edge', 'academic', 'paper') WHERE node_id = 108;
 SELECT count(*) FROM gnn_infer('het_gat_edge', 'academic', 'paper') WHERE node_id = ANY(NULL::bigint[]);
 
+-- parallel workers: one participant reads the graph into shared memory,
+-- all of them split each operation's nodes (those of its node type); the
+-- rows equal the serial plan's bit for bit, for every case and node type,
+-- with and without the leader taking part
+CREATE TEMP TABLE hx_serial AS
+  SELECT c.name, c.node_type, r.*
+  FROM (SELECT DISTINCT name, node_type FROM hx_expected) AS c
+  CROSS JOIN LATERAL gnn_infer(c.name,
+                               CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END,
+                               c.node_type) AS r;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT * FROM gnn_infer('het_hgt', 'academic', 'paper');
+CREATE TABLE hx_parallel (leader boolean, name text, node_type text, node_id bigint, embedding real[]);
+-- (INSERT ... SELECT is never parallel: CREATE TABLE AS is, checked)
+DO $$
+DECLARE
+  c record;
+  q text;
+  plan text;
+BEGIN
+  FOR c IN SELECT DISTINCT l, name, node_type FROM hx_expected, (VALUES (true), (false)) AS v(l) LOOP
+    PERFORM set_config('parallel_leader_participation', c.l::text, true);
+    q := format('SELECT * FROM gnn_infer(%L, %L, %L)', c.name,
+                CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END, c.node_type);
+    EXECUTE 'EXPLAIN (COSTS OFF) CREATE TEMP TABLE hx_one AS ' || q INTO plan;
+    IF plan <> 'Gather' THEN
+      RAISE EXCEPTION 'not a parallel plan: %', plan;
+    END IF;
+    EXECUTE 'CREATE TEMP TABLE hx_one AS ' || q;
+    INSERT INTO hx_parallel SELECT c.l, c.name, c.node_type, * FROM hx_one;
+    DROP TABLE hx_one;
+  END LOOP;
+END $$;
+SELECT leader, count(DISTINCT (name, node_type)) AS cases, count(*) AS rows,
+       bool_and(p.embedding = s.embedding) AS identical
+FROM hx_parallel AS p JOIN hx_serial AS s USING (name, node_type, node_id)
+GROUP BY leader ORDER BY leader;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+
 -- a model of fewer types than the graph runs on the types it names
 SELECT count(*) AS rows, bool_and(a.embedding = b.embedding) AS same
 FROM gnn_infer('gat_edge', 'academic', 'paper') AS a

@@ -21,18 +21,27 @@ JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
 WHERE c.name IN ('gcn_mix', 'sage2', 'gat_heads', 'gin_bn', 'mlp')
 GROUP BY c.name ORDER BY c.name;
 
--- every case through a parallel plan (a lateral call cannot be parallel, so
--- one query per case)
+-- every case through a parallel plan (a lateral call cannot be parallel,
+-- nor can INSERT ... SELECT: one CREATE TABLE AS per case, its plan checked)
 CREATE TABLE run_parallel (name text, node_id bigint, embedding real[]);
 DO $$
 DECLARE
   c record;
+  q text;
+  plan text;
 BEGIN
   FOR c IN SELECT * FROM fx_case LOOP
-    EXECUTE format('INSERT INTO run_parallel SELECT %L, * FROM gnn_infer(%L, %L, %L, weight => %L, relation => %L)',
-                   c.name, c.name, 'g_edges', 'g_nodes',
-                   CASE WHEN c.weighted THEN 'weight' END,
-                   CASE WHEN c.relational THEN 'relation' END);
+    q := format('SELECT * FROM gnn_infer(%L, %L, %L, weight => %L, relation => %L)',
+                c.name, 'g_edges', 'g_nodes',
+                CASE WHEN c.weighted THEN 'weight' END,
+                CASE WHEN c.relational THEN 'relation' END);
+    EXECUTE 'EXPLAIN (COSTS OFF) CREATE TEMP TABLE run_one AS ' || q INTO plan;
+    IF plan <> 'Gather' THEN
+      RAISE EXCEPTION 'not a parallel plan: %', plan;
+    END IF;
+    EXECUTE 'CREATE TEMP TABLE run_one AS ' || q;
+    INSERT INTO run_parallel SELECT c.name, * FROM run_one;
+    DROP TABLE run_one;
   END LOOP;
 END $$;
 SELECT count(DISTINCT name) AS cases, count(*) AS rows,

@@ -52,16 +52,6 @@ view_bytes(const GnnProgram *prog, const GnnGraph *g)
 	return bytes;
 }
 
-/* Whether reg is an input: the graph's features, never allocated here */
-static bool
-is_input_reg(const GnnProgram *prog, int reg)
-{
-	for (int t = 0; t < prog->ntypes; t++)
-		if (prog->inputs[t] == reg)
-			return true;
-	return false;
-}
-
 /*
  * Peak bytes of live registers while running prog on g, plus the edge views
  * still to build.  The input register is the graph's feature matrix and
@@ -82,7 +72,7 @@ gnn_exec_estimate(const GnnProgram *prog, const GnnGraph *g)
 			live += reg_bytes(prog, g, op->out);
 		peak = Max(peak, live);
 		for (int r = 0; r < prog->nregs; r++)
-			if (last[r] == i && !is_input_reg(prog, r))
+			if (last[r] == i && !gnn_program_is_input(prog, r))
 				live -= reg_bytes(prog, g, r);
 	}
 	pfree(last);
@@ -187,7 +177,7 @@ free_dead_regs(GnnExec *ex, int opno)
 	const GnnProgram *prog = ex->prog;
 
 	for (int r = 0; r < prog->nregs; r++)
-		if (ex->last_use[r] == opno && !is_input_reg(prog, r) && ex->regs[r])
+		if (ex->last_use[r] == opno && !gnn_program_is_input(prog, r) && ex->regs[r])
 		{
 			gnn_mem_free(ex->mem, ex->regs[r],
 						 ex->rows[r] * prog->regs[r].width * sizeof(float));

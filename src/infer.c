@@ -440,9 +440,9 @@ gnn_infer_table(const char *name, bool missing_ok)
  * gnn_infer('m', 'edges', 'nodes') resolves here when its arguments are
  * untyped literals.
  */
-static bool
-named_source(Datum *args, bool *argnulls, GnnHeteroSource *hs,
-			 Datum *values, bool *nulls)
+bool
+gnn_infer_named_source(Datum *args, bool *argnulls, GnnHeteroSource *hs,
+					   Datum *values, bool *nulls)
 {
 	char	   *graph;
 	GnnModel   *model;
@@ -476,7 +476,7 @@ gnn_infer_named(PG_FUNCTION_ARGS)
 	bool		nulls[GNN_INFER_NARGS];
 	GnnHeteroSource hs;
 
-	if (named_source(args, argnulls, &hs, values, nulls))
+	if (gnn_infer_named_source(args, argnulls, &hs, values, nulls))
 		return infer_srf(fcinfo, values, nulls, &hs);
 	return infer_srf(fcinfo, values, nulls, NULL);
 }
@@ -497,7 +497,7 @@ gnn_infer_named_run(Datum *args, bool *argnulls, const int64 *targets,
 	GnnInferOptions opts;
 	GnnModel   *model;
 
-	if (named_source(args, argnulls, &hs, values, nulls))
+	if (gnn_infer_named_source(args, argnulls, &hs, values, nulls))
 	{
 		model = gnn_model_get(TextDatumGetCString(args[0]));
 		if (targets)

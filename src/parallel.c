@@ -16,6 +16,10 @@
  * are the serial plan's bit for bit.  Finally the participants claim
  * chunks of output rows and return them through Gather.
  *
+ * A graph of the graph catalog (node and edge types) is read by one
+ * participant; each operation's chunks are then those of its node type's
+ * range.
+ *
  * A participant that attaches after the graph was published (a worker that
  * started late) leaves at once: it is not needed.  Errors anywhere end the
  * query through PostgreSQL's parallel error propagation; the DSA area goes
@@ -51,8 +55,6 @@
 /* Most processes of one parallel inference (Gather's workers + leader) */
 #define GNN_MAX_PARTICIPANTS 64
 
-/* Parallel runs read homogeneous graphs: the two views of one edge type */
-#define GNN_PARALLEL_VIEWS 2
 
 struct GnnShared
 {
@@ -78,10 +80,15 @@ struct GnnShared
 	int64		rows_read;
 	int64		peak_bytes;		/* of the graph and the layers' values */
 	dsa_pointer ids;
-	dsa_pointer rowptr[GNN_PARALLEL_VIEWS];
-	dsa_pointer src[GNN_PARALLEL_VIEWS];
-	dsa_pointer weight[GNN_PARALLEL_VIEWS];
-	dsa_pointer fill_loop[GNN_PARALLEL_VIEWS];
+	int			ntypes;			/* node types (0: homogeneous) */
+	int64		type_off[GNN_MAX_NODE_TYPES];
+	int64		type_rows[GNN_MAX_NODE_TYPES];
+	int			out_type;
+	dsa_pointer rowptr[GNN_MAX_VIEWS];
+	dsa_pointer src[GNN_MAX_VIEWS];
+	dsa_pointer weight[GNN_MAX_VIEWS];
+	dsa_pointer fill_loop[GNN_MAX_VIEWS];
+	dsa_pointer attr[GNN_MAX_VIEWS];
 	int64		reg_rows[GNN_MAX_SHARED_REGS];
 	dsa_pointer regs[GNN_MAX_SHARED_REGS];
 };
@@ -127,9 +134,9 @@ gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
 	BarrierInit(&sh->barrier, 0);
 	for (int r = 0; r < GNN_MAX_SHARED_REGS; r++)
 		sh->regs[r] = InvalidDsaPointer;
-	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 		sh->rowptr[v] = sh->src[v] = sh->weight[v] = sh->fill_loop[v] =
-			InvalidDsaPointer;
+			sh->attr[v] = InvalidDsaPointer;
 }
 
 /* This process's address of a shared allocation, or NULL */
@@ -153,9 +160,36 @@ share(dsa_area *area, const void *data, Size size)
 	return dp;
 }
 
-/* Read the graph and copy it into shared memory */
+/* The node types' ranges, and the input of each type the model reads */
 static void
-read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
+publish_nodes(GnnParallelRun *run, const GnnProgram *prog, const GnnGraph *g)
+{
+	GnnShared  *sh = run->shared;
+
+	sh->nnodes = g->nnodes;
+	sh->rows_read = g->rows_read;
+	sh->ids = share(run->area, g->ids, sizeof(int64) * g->nnodes);
+	sh->ntypes = g->ntypes;
+	sh->out_type = g->ntypes > 0 ? g->out_type : 0;
+	for (int t = 0; t < Max(prog->ntypes, 1); t++)
+	{
+		int			in = prog->ntypes > 0 ? prog->inputs[t] : prog->input;
+		int			width = g->ntypes > 0 ? g->types[t].width : g->width;
+
+		sh->type_off[t] = gnn_graph_type_off(g, t);
+		sh->type_rows[t] = gnn_graph_type_rows(g, t);
+		/* a type the model does not read has no features (width 0) */
+		if (in >= 0 && width > 0)
+			sh->regs[in] = share(run->area, gnn_graph_type_x(g, t),
+								 sizeof(float) * sh->type_rows[t] * width);
+	}
+}
+
+/* Read the graph (src's tables, or else the catalog graph hs's) and copy
+ * it into shared memory */
+static void
+read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
+				 const GnnHeteroSource *hs)
 {
 	GnnShared  *sh = run->shared;
 	GnnMemory	mem = {0, 0, GNN_MAX_MEMORY_BYTES()};
@@ -163,22 +197,19 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 											  "gnnjit parallel read",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	GnnGraph   *g = gnn_infer_read(model, src, &mem);
+	GnnGraph   *g = hs ? gnn_infer_read_hetero(model, hs, &mem) :
+		gnn_infer_read(model, src, &mem);
 	int64		need;
 
-	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 		if (model->prog->uses_views[v])
 			gnn_graph_build_view(g, v);
 	need = gnn_exec_estimate(model->prog, g);
 	gnn_mem_reserve(&mem, need, "running the model's layers");
 	sh->peak_bytes = mem.peak;
 
-	sh->nnodes = g->nnodes;
-	sh->rows_read = g->rows_read;
-	sh->ids = share(run->area, g->ids, sizeof(int64) * g->nnodes);
-	sh->regs[model->prog->input] = share(run->area, g->x,
-										 sizeof(float) * g->nnodes * g->width);
-	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
+	publish_nodes(run, model->prog, g);
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 	{
 		const GnnCsr *csr = &g->views[v];
 
@@ -188,10 +219,13 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 		sh->src[v] = share(run->area, csr->src, sizeof(int32) * csr->nedges);
 		sh->weight[v] = share(run->area, csr->weight, sizeof(float) * csr->nedges);
 		sh->fill_loop[v] = share(run->area, csr->fill_loop, sizeof(bool) * g->nnodes);
+		sh->attr[v] = share(run->area, csr->attr,
+							sizeof(float) * csr->nedges * csr->attr_width);
 	}
 	for (int r = 0; r < model->prog->nregs; r++)
 		sh->reg_rows[r] = model->prog->regs[r].space == GNN_SPACE_NODE ?
-			g->nnodes : gnn_graph_view_edges(g, model->prog->regs[r].view);
+			gnn_graph_type_rows(g, model->prog->regs[r].ntype) :
+			gnn_graph_view_edges(g, model->prog->regs[r].view);
 	sh->jit = gnn_jit_enabled &&
 		gnn_exec_cost(model->prog, g) >= gnn_jit_above_cost &&
 		gnn_jit_available();
@@ -446,6 +480,7 @@ finish_parallel_read(GnnParallelRun *run, GnnModel *model, int width,
 					"the graph");
 	gnn_mem_reserve(&mem, gnn_exec_estimate(model->prog, &g), "running the model's layers");
 	sh->peak_bytes = mem.peak;
+	sh->type_rows[0] = g.nnodes;
 	for (int r = 0; r < model->prog->nregs; r++)
 		sh->reg_rows[r] = model->prog->regs[r].space == GNN_SPACE_NODE ?
 			g.nnodes : gnn_graph_view_edges(&g, model->prog->regs[r].view);
@@ -482,20 +517,38 @@ read_in_parallel(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 
 
 /* Point this process's kernel environment at the shared graph */
+/*
+ * Point the executor at the shared graph: its edge views, and a graph of
+ * node type ranges only (no data) for the executor's row arithmetic.
+ */
 static void
 attach_env(GnnParallelRun *run, GnnExec *ex)
 {
 	GnnShared  *sh = run->shared;
+	GnnGraph   *ranges = palloc0(sizeof(GnnGraph));
 
-	for (int v = 0; v < GNN_PARALLEL_VIEWS; v++)
+	ranges->nnodes = ranges->nlocal = sh->nnodes;
+	ranges->ntypes = sh->ntypes;
+	for (int t = 0; t < sh->ntypes; t++)
+	{
+		ranges->types[t].off = sh->type_off[t];
+		ranges->types[t].n = sh->type_rows[t];
+	}
+	ex->g = ranges;
+	ex->nlocal = sh->nnodes;
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
 	{
 		ex->env.rowptr[v] = address(run->area, sh->rowptr[v]);
 		ex->env.src[v] = address(run->area, sh->src[v]);
 		ex->env.weight[v] = address(run->area, sh->weight[v]);
 		ex->env.fill_loop[v] = address(run->area, sh->fill_loop[v]);
+		ex->env.attr[v] = address(run->area, sh->attr[v]);
 	}
 	ex->env.regs = ex->regs;
 	ex->row0 = palloc0(sizeof(int64) * ex->prog->nregs);
+	for (int r = 0; r < ex->prog->nregs; r++)
+		if (ex->prog->regs[r].space == GNN_SPACE_NODE)
+			ex->row0[r] = gnn_graph_type_off(ranges, ex->prog->regs[r].ntype);
 	ex->env.row0 = ex->row0;
 }
 
@@ -512,8 +565,8 @@ allocate_ops(GnnParallelRun *run, const GnnExec *ex, int first, int end)
 	const GnnProgram *prog = ex->prog;
 
 	for (int r = 0; r < prog->nregs; r++)
-		if (ex->last_use[r] < first && r != prog->input && r != prog->output &&
-			DsaPointerIsValid(sh->regs[r]))
+		if (ex->last_use[r] < first && r != run->output &&
+			!gnn_program_is_input(prog, r) && DsaPointerIsValid(sh->regs[r]))
 		{
 			dsa_free(run->area, sh->regs[r]);
 			sh->regs[r] = InvalidDsaPointer;
@@ -537,25 +590,28 @@ run_ops(GnnParallelRun *run, GnnExec *ex, int first, int end)
 {
 	GnnShared  *sh = run->shared;
 	const GnnProgram *prog = ex->prog;
-	int64		n = sh->nnodes;
 	bool		fused = end > first + 1;
+	int64		base,
+				top;
 
+	/* the target nodes: those of the operations' node type */
+	gnn_exec_op_range(ex, first, &base, &top);
 	for (int r = 0; r < prog->nregs; r++)
 		ex->regs[r] = address(run->area, sh->regs[r]);
 	if (fused)
 		gnn_exec_begin_blocks(ex, first, end);
 	for (;;)
 	{
-		uint64		lo = pg_atomic_fetch_add_u64(&sh->next, PARALLEL_CHUNK);
-		int64		hi = Min((int64) lo + PARALLEL_CHUNK, n);
+		int64		lo = base + (int64) pg_atomic_fetch_add_u64(&sh->next, PARALLEL_CHUNK);
+		int64		hi = Min(lo + PARALLEL_CHUNK, top);
 
-		if (lo >= (uint64) n)
+		if (lo >= top)
 			break;
 		if (fused)
-			gnn_exec_blocks(ex, first, end, (int64) lo, hi);
+			gnn_exec_blocks(ex, first, end, lo, hi);
 		else
-			gnn_exec_op(ex, first, (int64) lo, hi);
-		gnn_progress_layer(prog->ops[end - 1].layer, hi);
+			gnn_exec_op(ex, first, lo, hi);
+		gnn_progress_layer(prog->ops[end - 1].layer, hi - base);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (fused)
@@ -568,7 +624,8 @@ run_ops(GnnParallelRun *run, GnnExec *ex, int first, int end)
  * gnn_parallel_next_rows().
  */
 bool
-gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
+gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
+					 const GnnHeteroSource *hs)
 {
 	GnnShared  *sh = run->shared;
 	const GnnProgram *prog = model->prog;
@@ -591,14 +648,17 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	}
 	run->attached = true;
 	run->input = prog->input;
-	if (sh->parallel_read)
+	run->output = hs ? prog->outputs[hs->out_type] : prog->output;
+	if (sh->parallel_read && hs == NULL)
 		read_in_parallel(run, model, src);
 	else if (pg_atomic_exchange_u32(&sh->reader, 1) == 0)
-		read_and_publish(run, model, src);
+		read_and_publish(run, model, src, hs);
 	else
 	{
-		src->width = model->in_width;
-		gnn_progress_begin(model->name, src->nodes, prog->nlayers);
+		if (hs == NULL)
+			src->width = model->in_width;
+		gnn_progress_begin(model->name, hs ? hs->nodes[hs->out_type].rel : src->nodes,
+						   prog->nlayers);
 		if (gnn_jit_enabled && gnn_jit_available())
 			(void) gnn_model_jit(model);	/* while the reader reads */
 	}
@@ -653,10 +713,10 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src)
 	gnn_progress_end();
 	gnn_stats_remember(prog, &ex.stats, ex.jit);
 
-	run->ids = address(run->area, sh->ids);
-	run->y = address(run->area, sh->regs[prog->output]);
-	run->width = model->out_width;
-	run->nnodes = sh->nnodes;
+	run->ids = (int64 *) address(run->area, sh->ids) + sh->type_off[sh->out_type];
+	run->y = address(run->area, sh->regs[run->output]);
+	run->width = prog->regs[run->output].width;
+	run->nnodes = sh->type_rows[sh->out_type];
 	run->rows_read = sh->rows_read;
 	run->jit = ex.jit;
 	run->stats = ex.stats;

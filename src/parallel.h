@@ -23,6 +23,7 @@ typedef struct GnnParallelRun
 	dsa_area   *area;
 	bool		attached;		/* to the shared barrier */
 	int			input;			/* the program's input register */
+	int			output;			/* the register whose rows are returned */
 
 	/* the outputs, once computed */
 	const int64 *ids;
@@ -40,7 +41,8 @@ extern Size gnn_parallel_size(const GnnGraphSource *source,
 extern void gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
 							  Snapshot snapshot, int max_participants);
 extern bool gnn_parallel_compute(GnnParallelRun *run, GnnModel *model,
-								 GnnGraphSource *src);
+								 GnnGraphSource *src,
+								 const GnnHeteroSource *hs);
 extern bool gnn_parallel_next_rows(GnnParallelRun *run, int64 *lo, int64 *hi);
 
 #endif							/* GNN_PARALLEL_H */

@@ -374,6 +374,18 @@ gnn_program_output_width(const GnnProgram *prog)
 	return 0;
 }
 
+/* Whether reg is an input: a node type's features, read from the graph */
+bool
+gnn_program_is_input(const GnnProgram *prog, int reg)
+{
+	if (reg == prog->input)
+		return true;
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->inputs[t] == reg)
+			return true;
+	return false;
+}
+
 bool
 gnn_program_is_output(const GnnProgram *prog, int reg)
 {

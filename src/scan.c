@@ -107,7 +107,7 @@ static void reinitialize_dsm_gnn_scan(CustomScanState *node, ParallelContext *pc
 static void initialize_worker_gnn_scan(CustomScanState *node, shm_toc *toc,
 									   void *coordinate);
 static void compute_parallel(GnnScanState *s, GnnModel *model,
-							 GnnGraphSource *src);
+							 GnnGraphSource *src, const GnnHeteroSource *hs);
 static bool next_row(GnnScanState *s, int64 *row);
 
 static const CustomPathMethods gnn_path_methods = {
@@ -562,8 +562,8 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel->partial_pathlist = NIL;
 	add_path(rel, &path->path);
 	/* a distributed graph is computed by its shards, not by workers here */
-	if (!catalog_call(fexpr) && path->custom_private == NIL &&
-		full_strategy(fexpr) && !distributed_arg(lthird(fexpr->args)))
+	if (path->custom_private == NIL && full_strategy(fexpr) &&
+		(catalog_call(fexpr) || !distributed_arg(lthird(fexpr->args))))
 		add_parallel_path(root, rel, path);
 }
 
@@ -737,6 +737,27 @@ compute(GnnScanState *s)
 		values[i] = ExecEvalExpr((ExprState *) lfirst(lc), econtext, &nulls[i]);
 		i++;
 	}
+	if (s->catalog && s->shared)
+	{
+		Datum		tvalues[GNN_INFER_NARGS];
+		bool		tnulls[GNN_INFER_NARGS];
+		GnnHeteroSource hs;
+
+		if (gnn_infer_named_source(values, nulls, &hs, tvalues, tnulls))
+		{
+			model = gnn_model_get(TextDatumGetCString(values[0]));
+			compute_parallel(s, model, NULL, &hs);
+		}
+		else
+		{
+			model = gnn_infer_args(tvalues, tnulls, &src, &opts);
+			compute_parallel(s, model, &src, NULL);
+		}
+		s->model_name = pstrdup(model->name);
+		MemoryContextSwitchTo(old);
+		s->computed = true;
+		return;
+	}
 	if (s->catalog)
 	{
 		int			n = 0;
@@ -756,7 +777,7 @@ compute(GnnScanState *s)
 	s->model_name = pstrdup(model->name);
 	if (s->shared)
 	{
-		compute_parallel(s, model, &src);
+		compute_parallel(s, model, &src, NULL);
 		MemoryContextSwitchTo(old);
 		s->computed = true;
 		return;
@@ -879,7 +900,7 @@ estimate_dsm_gnn_scan(CustomScanState *node, ParallelContext *pcxt)
 {
 	GnnScanState *s = (GnnScanState *) node;
 
-	s->parallel_read = parallel_source(s, &s->read_source);
+	s->parallel_read = !s->catalog && parallel_source(s, &s->read_source);
 	return gnn_parallel_size(s->parallel_read ? &s->read_source : NULL,
 							 node->ss.ps.state->es_snapshot);
 }
@@ -912,11 +933,12 @@ initialize_worker_gnn_scan(CustomScanState *node, shm_toc *toc,
 
 /* Take part in a parallel inference; its rows are claimed in chunks */
 static void
-compute_parallel(GnnScanState *s, GnnModel *model, GnnGraphSource *src)
+compute_parallel(GnnScanState *s, GnnModel *model, GnnGraphSource *src,
+				 const GnnHeteroSource *hs)
 {
 	s->prun.shared = s->shared;
 	s->prun.area = s->css.ss.ps.state->es_query_dsa;
-	if (!gnn_parallel_compute(&s->prun, model, src))
+	if (!gnn_parallel_compute(&s->prun, model, src, hs))
 		s->prun.nnodes = 0;		/* came too late: the others do the work */
 	s->res.ids = s->prun.ids;
 	s->res.y = s->prun.y;
