@@ -32,7 +32,10 @@
  * layers have the widths the spec declares, and which the portable kernels
  * run on a small graph (both edge views, self loops, parallel edges, an
  * isolated node; edge weights unless the spec's length is odd) in chunks,
- * freeing each register after its last use as exec.c does.  Every register
+ * freeing each register after its last use as exec.c does.  A program of
+ * node and edge types (a spec with "metadata") runs on a typed graph made
+ * for it (run_typed_program), with every operation over its node type's
+ * range; the invariants above are those of one type and are not checked.  Every register
  * and parameter array is a separate allocation, so AddressSanitizer catches
  * any width that disagrees with the arrays behind it, and any read of a
  * register freed too early.  Anything else aborts.
@@ -74,6 +77,9 @@ static const char *const fixtures[] = {
 	"sage_normalize", "sage_noroot", "sage_project", "sage_sum",
 	"geniepath", "prog_gat_heads", "prog_sage_mean",
 	"rgcn", "rgcn_add", "rgcn_bases", "rgcn_blocks",
+	"hetero/het_sage_sum", "hetero/het_sage_mean", "hetero/het_sage_bn",
+	"hetero/het_gat", "hetero/het_mix", "hetero/het_gat_edge",
+	"hetero/het_hgt", "hetero/het_hgt_lin", "hetero/gat_edge",
 };
 
 #define NUM_FIXTURES	((int) lengthof(fixtures))
@@ -745,6 +751,135 @@ run_program(const GnnProgram *prog, bool weighted)
 	touch(regs[prog->output], (int64) GRAPH_NODES * prog->regs[prog->output].width);
 }
 
+/* ---------- programs of node and edge types ---------- */
+
+/*
+ * A graph of the program's types: TYPED_NODES nodes per node type, one
+ * type after another; in each edge type node k of the target type has k
+ * in-edges, from nodes k, k + 1, ... of the source type (so one self loop
+ * when source and target types are one), with weights and features.  Its
+ * loop view drops loops and gives each target node one, last.
+ */
+#define TYPED_NODES 3
+
+typedef struct TypedGraph
+{
+	int64		nnodes;
+	int64		rowptr[GNN_MAX_VIEWS][GNN_MAX_NODE_TYPES * TYPED_NODES + 1];
+	int32	   *src[GNN_MAX_VIEWS];
+	float	   *weight[GNN_MAX_VIEWS];
+	float	   *attr[GNN_MAX_VIEWS];
+	bool	   *fill_loop[GNN_MAX_VIEWS];
+} TypedGraph;
+
+static void
+typed_view(TypedGraph *tg, const GnnProgram *prog, int r, bool loops)
+{
+	int			v = GNN_VIEW(r, loops ? GNN_EDGES_ONE_SELF_LOOP : GNN_EDGES_AS_GIVEN);
+	int			s = prog->etypes[r].src;
+	int			d = prog->etypes[r].dst;
+	int			aw = Max(prog->attr_width[r], 1);
+	int64		m = 0;
+
+	tg->src[v] = palloc(sizeof(int32) * TYPED_NODES * (TYPED_NODES + 1));
+	tg->weight[v] = palloc(sizeof(float) * TYPED_NODES * (TYPED_NODES + 1));
+	tg->attr[v] = palloc(sizeof(float) * TYPED_NODES * (TYPED_NODES + 1) * aw);
+	tg->fill_loop[v] = palloc0(sizeof(bool) * Max(tg->nnodes, 1));
+	for (int64 i = 0; i < tg->nnodes; i++)
+	{
+		int64		k = i - d * TYPED_NODES;
+
+		tg->rowptr[v][i] = m;
+		if (k < 0 || k >= TYPED_NODES)
+			continue;
+		for (int j = 0; j < k; j++)
+		{
+			int32		from = s * TYPED_NODES + (k + j) % TYPED_NODES;
+
+			if (loops && from == i)
+				continue;
+			tg->src[v][m] = from;
+			tg->weight[v][m] = 0.5f + j;
+			for (int a = 0; a < aw; a++)
+				tg->attr[v][m * aw + a] = (float) (j - a) / 2;
+			m++;
+		}
+		if (loops)
+		{
+			tg->fill_loop[v][i] = (s != d || k == 0);
+			tg->src[v][m] = (int32) i;
+			tg->weight[v][m] = 1.0f;
+			for (int a = 0; a < aw; a++)
+				tg->attr[v][m * aw + a] = 0.25f;
+			m++;
+		}
+	}
+	tg->rowptr[v][tg->nnodes] = m;
+}
+
+/* Run a typed program on its typed graph, as exec.c does */
+static void
+run_typed_program(const GnnProgram *prog, bool weighted)
+{
+	GnnKernelOp *kops = gnn_kernel_ops(prog);
+	int		   *last = gnn_program_last_use(prog);
+	float	  **regs = palloc0(sizeof(float *) * prog->nregs);
+	int64	   *row0 = palloc0(sizeof(int64) * prog->nregs);
+	TypedGraph *tg = palloc0(sizeof(TypedGraph));
+	GnnKernelEnv env;
+
+	tg->nnodes = (int64) prog->ntypes * TYPED_NODES;
+	memset(&env, 0, sizeof(env));
+	for (int r = 0; r < prog->netypes; r++)
+		for (int loops = 0; loops < 2; loops++)
+		{
+			int			v = GNN_VIEW(r, loops);
+
+			typed_view(tg, prog, r, loops);
+			env.rowptr[v] = tg->rowptr[v];
+			env.src[v] = tg->src[v];
+			env.weight[v] = weighted ? tg->weight[v] : NULL;
+			env.attr[v] = prog->attr_width[r] > 0 ? tg->attr[v] : NULL;
+			env.fill_loop[v] = tg->fill_loop[v];
+		}
+	env.regs = regs;
+	env.row0 = row0;
+
+	for (int i = 0; i < prog->nops; i++)
+	{
+		const GnnOp *op = &prog->ops[i];
+		const GnnReg *reg = &prog->regs[op->out];
+		int64		lo = (int64) gnn_op_node_type(prog, op) * TYPED_NODES;
+		int64		rows = reg->space == GNN_SPACE_NODE ? TYPED_NODES :
+			tg->rowptr[reg->view][tg->nnodes];
+
+		CHECK(reg->width >= 1 || op->kind == GNN_OP_INPUT, i, "width %d", reg->width);
+		row0[op->out] = reg->space == GNN_SPACE_NODE ? (int64) reg->ntype * TYPED_NODES : 0;
+		regs[op->out] = palloc(sizeof(float) * Max(rows * Max(reg->width, 0), 1));
+		if (op->kind == GNN_OP_INPUT)
+			for (int64 j = 0; j < rows * reg->width; j++)
+				regs[op->out][j] = (float) ((j * 7) % 11) / 4.0f - 1.0f;
+		else
+		{
+			gnn_run_op(&env, &kops[i], lo, lo + 1);
+			gnn_run_op(&env, &kops[i], lo + 1, lo + TYPED_NODES);
+		}
+		for (int r = 0; r < prog->nregs; r++)
+			if (last[r] == i && !gnn_program_is_input(prog, r) && regs[r])
+			{
+				pfree(regs[r]);
+				regs[r] = NULL;
+			}
+	}
+	for (int t = 0; t < prog->ntypes; t++)
+		if (prog->outputs[t] >= 0)
+		{
+			CHECK(regs[prog->outputs[t]] != NULL, -1, "output of type %d freed", t);
+			touch(regs[prog->outputs[t]],
+				  (int64) TYPED_NODES * prog->regs[prog->outputs[t]].width);
+		}
+}
+
 /* ---------- the harness ---------- */
 
 int
@@ -797,16 +932,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	failing_prog = NULL;
 	if (gnn_lower(spec, st, &prog, &err))
 	{
-		/*
-		 * The invariants and the test graph are those of one node type and
-		 * one edge type; a typed program is checked for lowering alone.
-		 */
+		/* a graph without edge weights for specs of odd length */
 		if (!gnn_program_hetero(prog))
 		{
 			check_program(prog, spec);
-			/* a graph without edge weights for specs of odd length */
 			run_program(prog, size % 2 == 0);
 		}
+		else
+			run_typed_program(prog, size % 2 == 0);
 		if (verbose)
 			printf("weights %d: %s\n%s", set, gnn_program_summary(prog),
 				   gnn_program_describe(prog));
