@@ -118,6 +118,10 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 	ex->last_use = gnn_program_last_use(prog);
 	ex->kops = kops;
 	ex->nlocal = g->nnodes;
+	ex->pool = palloc(sizeof(float *) * prog->nregs);
+	ex->pool_size = palloc(sizeof(int64) * prog->nregs);
+	/* the registers' share of the estimate: views are built apart */
+	ex->budget = gnn_exec_estimate(prog, g) - view_bytes(prog, g);
 	ex->stats.nlayers = prog->nlayers;
 	ex->stats.layer_ms = palloc0(sizeof(double) * Max(prog->nlayers, 1));
 }
@@ -159,6 +163,55 @@ reg_row0(const GnnExec *ex, int reg)
 	return r->space == GNN_SPACE_NODE ? gnn_graph_type_off(ex->g, r->ntype) : 0;
 }
 
+/*
+ * Register memory.  A dead register's buffer is kept for a later register
+ * of the same size: fresh memory costs a page fault per page on first
+ * touch (and the kernel zeroing it), a reused buffer none.  The kept and
+ * the live buffers together stay within the peak gnn_exec_estimate()
+ * computed (kept ones are freed, largest first, to make room), so the
+ * memory used is what was checked against gnnjit.max_memory.  Kernels
+ * write every row they compute, so old contents never show.
+ */
+static void
+pool_release_for(GnnExec *ex, int64 bytes)
+{
+	while (ex->npool > 0 && ex->live_bytes + ex->pool_bytes + bytes > ex->budget)
+	{
+		int			big = 0;
+
+		for (int k = 1; k < ex->npool; k++)
+			if (ex->pool_size[k] > ex->pool_size[big])
+				big = k;
+		gnn_mem_free(ex->mem, ex->pool[big], ex->pool_size[big]);
+		ex->pool_bytes -= ex->pool_size[big];
+		ex->npool--;
+		ex->pool[big] = ex->pool[ex->npool];
+		ex->pool_size[big] = ex->pool_size[ex->npool];
+	}
+}
+
+static float *
+reg_buffer(GnnExec *ex, int64 bytes)
+{
+	float	   *buf;
+
+	for (int k = 0; k < ex->npool; k++)
+		if (ex->pool_size[k] == bytes)
+		{
+			buf = ex->pool[k];
+			ex->npool--;
+			ex->pool[k] = ex->pool[ex->npool];
+			ex->pool_size[k] = ex->pool_size[ex->npool];
+			ex->pool_bytes -= bytes;
+			ex->live_bytes += bytes;
+			return buf;
+		}
+	pool_release_for(ex, bytes);
+	buf = gnn_mem_alloc(ex->mem, bytes, "a layer's intermediate values");
+	ex->live_bytes += bytes;
+	return buf;
+}
+
 static void
 alloc_reg(GnnExec *ex, int reg)
 {
@@ -166,9 +219,20 @@ alloc_reg(GnnExec *ex, int reg)
 
 	ex->rows[reg] = rows;
 	ex->row0[reg] = reg_row0(ex, reg);
-	ex->regs[reg] = gnn_mem_alloc(ex->mem,
-								  rows * ex->prog->regs[reg].width * sizeof(float),
-								  "a layer's intermediate values");
+	ex->regs[reg] = reg_buffer(ex, rows * ex->prog->regs[reg].width * sizeof(float));
+}
+
+/* Keep a dead register's buffer for reuse */
+static void
+release_reg(GnnExec *ex, int reg)
+{
+	int64		bytes = ex->rows[reg] * ex->prog->regs[reg].width * sizeof(float);
+
+	ex->pool[ex->npool] = ex->regs[reg];
+	ex->pool_size[ex->npool++] = bytes;
+	ex->pool_bytes += bytes;
+	ex->live_bytes -= bytes;
+	ex->regs[reg] = NULL;
 }
 
 static void
@@ -178,11 +242,7 @@ free_dead_regs(GnnExec *ex, int opno)
 
 	for (int r = 0; r < prog->nregs; r++)
 		if (ex->last_use[r] == opno && !gnn_program_is_input(prog, r) && ex->regs[r])
-		{
-			gnn_mem_free(ex->mem, ex->regs[r],
-						 ex->rows[r] * prog->regs[r].width * sizeof(float));
-			ex->regs[r] = NULL;
-		}
+			release_reg(ex, r);
 }
 
 /* ---------- fused blocks ---------- */
@@ -260,8 +320,13 @@ gnn_exec_begin_blocks(GnnExec *ex, int first, int end)
 		int			r = prog->ops[i].out;
 
 		if (gnn_exec_intermediate(ex, r, end))
-			ex->regs[r] = gnn_mem_alloc(ex->mem, GNN_FUSED_BLOCK * prog->regs[r].width *
-										sizeof(float), "a fused block");
+		{
+			int64		bytes = GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float);
+
+			pool_release_for(ex, bytes);
+			ex->regs[r] = gnn_mem_alloc(ex->mem, bytes, "a fused block");
+			ex->live_bytes += bytes;
+		}
 	}
 }
 
@@ -303,8 +368,10 @@ gnn_exec_end_blocks(GnnExec *ex, int first, int end)
 
 		if (gnn_exec_intermediate(ex, r, end))
 		{
-			gnn_mem_free(ex->mem, ex->regs[r],
-						 GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float));
+			int64		bytes = GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float);
+
+			gnn_mem_free(ex->mem, ex->regs[r], bytes);
+			ex->live_bytes -= bytes;
 			ex->regs[r] = NULL;
 			ex->row0[r] = reg_row0(ex, r);
 		}

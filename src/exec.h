@@ -42,6 +42,13 @@ typedef struct GnnExec
 	int64		nlocal;			/* nodes to run without op_rows: the graph's,
 								 * or a shard's own (the rest are its halo) */
 	bool		jit;			/* fns came from the JIT */
+	/* dead registers' buffers, kept for reuse (see exec.c) */
+	float	  **pool;
+	int64	   *pool_size;
+	int			npool;
+	int64		pool_bytes;
+	int64		live_bytes;		/* of live registers */
+	int64		budget;			/* live + kept stay within this */
 	GnnKernelEnv env;
 	GnnExecStats stats;
 } GnnExec;
