@@ -158,22 +158,15 @@ SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF)
 SELECT * FROM gnn_infer('het_hgt', 'academic', 'paper');
 CREATE TABLE hx_parallel (leader boolean, name text, node_type text, node_id bigint, embedding real[]);
--- (INSERT ... SELECT is never parallel: CREATE TABLE AS is, checked)
 DO $$
 DECLARE
   c record;
-  q text;
-  plan text;
 BEGIN
   FOR c IN SELECT DISTINCT l, name, node_type FROM hx_expected, (VALUES (true), (false)) AS v(l) LOOP
     PERFORM set_config('parallel_leader_participation', c.l::text, true);
-    q := format('SELECT * FROM gnn_infer(%L, %L, %L)', c.name,
-                CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END, c.node_type);
-    EXECUTE 'EXPLAIN (COSTS OFF) CREATE TEMP TABLE hx_one AS ' || q INTO plan;
-    IF plan <> 'Gather' THEN
-      RAISE EXCEPTION 'not a parallel plan: %', plan;
-    END IF;
-    EXECUTE 'CREATE TEMP TABLE hx_one AS ' || q;
+    PERFORM parallel_into('hx_one',
+      format('SELECT * FROM gnn_infer(%L, %L, %L)', c.name,
+             CASE c.name WHEN 'gat_edge' THEN 'citations' ELSE 'academic' END, c.node_type));
     INSERT INTO hx_parallel SELECT c.l, c.name, c.node_type, * FROM hx_one;
     DROP TABLE hx_one;
   END LOOP;

@@ -27,19 +27,13 @@ CREATE TABLE run_parallel (name text, node_id bigint, embedding real[]);
 DO $$
 DECLARE
   c record;
-  q text;
-  plan text;
 BEGIN
   FOR c IN SELECT * FROM fx_case LOOP
-    q := format('SELECT * FROM gnn_infer(%L, %L, %L, weight => %L, relation => %L)',
-                c.name, 'g_edges', 'g_nodes',
-                CASE WHEN c.weighted THEN 'weight' END,
-                CASE WHEN c.relational THEN 'relation' END);
-    EXECUTE 'EXPLAIN (COSTS OFF) CREATE TEMP TABLE run_one AS ' || q INTO plan;
-    IF plan <> 'Gather' THEN
-      RAISE EXCEPTION 'not a parallel plan: %', plan;
-    END IF;
-    EXECUTE 'CREATE TEMP TABLE run_one AS ' || q;
+    PERFORM parallel_into('run_one',
+      format('SELECT * FROM gnn_infer(%L, %L, %L, weight => %L, relation => %L)',
+             c.name, 'g_edges', 'g_nodes',
+             CASE WHEN c.weighted THEN 'weight' END,
+             CASE WHEN c.relational THEN 'relation' END));
     INSERT INTO run_parallel SELECT c.name, * FROM run_one;
     DROP TABLE run_one;
   END LOOP;

@@ -32,3 +32,16 @@ CREATE FUNCTION u64le(n bigint) RETURNS bytea LANGUAGE sql AS $$
 -- a safetensors file from its JSON header and data
 CREATE FUNCTION st(header text, data bytea) RETURNS bytea LANGUAGE sql AS $$
   SELECT u64le(octet_length(convert_to(header, 'UTF8'))) || convert_to(header, 'UTF8') || data $$;
+
+-- run query q into the temporary table tab through a parallel plan, checked
+-- to be one (CREATE TABLE AS may run in parallel, INSERT ... SELECT never)
+CREATE FUNCTION parallel_into(tab text, q text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  plan text;
+BEGIN
+  EXECUTE format('EXPLAIN (COSTS OFF) CREATE TEMP TABLE %I AS %s', tab, q) INTO plan;
+  IF plan <> 'Gather' THEN
+    RAISE EXCEPTION 'not a parallel plan: %', plan;
+  END IF;
+  EXECUTE format('CREATE TEMP TABLE %I AS %s', tab, q);
+END $$;
