@@ -62,17 +62,8 @@ RUNS=3
 PY=/usr/bin/python3
 
 if [ "${GNN_BENCH_CLUSTER:-}" != 1 ]; then
-	as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-	missing=""
-	for p in python3-torch python3-numpy python3-psycopg2; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing="$missing $p"
-	done
-	if [ -n "$missing" ]; then
-		echo "installing:$missing"
-		as_root apt-get update -qq
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-	fi
+	. tools/packages.sh
+	ensure_packages python3-torch python3-numpy python3-psycopg2
 	bash tools/setup.sh
 	# settings for a 24 GB machine; one connection at a time runs here
 	exec pg_virtualenv -t \

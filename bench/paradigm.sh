@@ -77,17 +77,8 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 export PARADIGM_OUT="$OUT"
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-missing=""
-for p in gnuplot-nox python3-psycopg2 libopenblas-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "installing:$missing"
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+. tools/packages.sh
+ensure_packages gnuplot-nox python3-psycopg2 libopenblas-dev
 bash tools/setup.sh
 # the server loads gnnjit from the shared library directory: refuse to time
 # a sanitizer build that something else installed there
