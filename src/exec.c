@@ -290,7 +290,7 @@ gnn_exec_fused_end(const GnnExec *ex, int first)
 	bool	   *in_run = palloc0(sizeof(bool) * prog->nregs);
 	int			end = first;
 
-	while (end < prog->nops &&
+	while (end < prog->nops && (ex->needed == NULL || ex->needed[end]) &&
 		   fusable(prog, &prog->ops[end], in_run, prog->regs[prog->ops[first].out].ntype))
 	{
 		in_run[prog->ops[end].out] = true;
@@ -486,6 +486,13 @@ gnn_exec_range(GnnExec *ex, int first, int stop)
 		int			end = i + 1;
 
 		INSTR_TIME_SET_CURRENT(start);
+		if (ex->needed && !ex->needed[i])
+		{
+			/* what only other node types' outputs read */
+			free_dead_regs(ex, i);
+			i++;
+			continue;
+		}
 		if (op->kind == GNN_OP_INPUT)
 		{
 			ex->regs[op->out] = gnn_graph_type_x(ex->g, prog->regs[op->out].ntype);

@@ -39,6 +39,8 @@ typedef struct GnnExec
 	bool		fuse;			/* run fused blocks (see exec.c) */
 	int64	   *row0;			/* per register, its first row held */
 	const int64 *op_rows;		/* per operation, nodes to run; NULL: all */
+	const bool *needed;			/* per operation, whether to run it; NULL:
+								 * all */
 	int64		nlocal;			/* nodes to run without op_rows: the graph's,
 								 * or a shard's own (the rest are its halo) */
 	bool		jit;			/* fns came from the JIT */

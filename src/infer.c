@@ -252,6 +252,9 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 
 	gnn_exec_init(&ex, model->prog, model->kops, g, mem);
 	ex.op_rows = op_rows;
+	if (g->ntypes > 0)
+		ex.needed = gnn_program_needed_ops(model->prog,
+										   model->prog->outputs[g->out_type]);
 	if (gnn_jit_enabled && cost >= gnn_jit_above_cost && gnn_jit_available())
 	{
 		bool		cached = (model->jit != NULL);

@@ -679,6 +679,8 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
 	}
 	ex.last_use = gnn_program_last_use(prog);
 	ex.mem = &mem;
+	if (hs)
+		ex.needed = gnn_program_needed_ops(prog, run->output);
 	attach_env(run, &ex);
 	gnn_progress_phase(GNN_PHASE_COMPUTING, sh->nnodes);
 
@@ -686,7 +688,7 @@ gnn_parallel_compute(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
 	{
 		int			end = i + 1;
 
-		if (prog->ops[i].kind == GNN_OP_INPUT)
+		if (prog->ops[i].kind == GNN_OP_INPUT || (ex.needed && !ex.needed[i]))
 		{
 			i++;
 			continue;

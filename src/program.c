@@ -374,6 +374,34 @@ gnn_program_output_width(const GnnProgram *prog)
 	return 0;
 }
 
+/*
+ * Per operation, whether register out depends on it: a heterogeneous
+ * model's other node types' outputs (and what only they read) need not be
+ * computed when one type's rows are wanted.
+ */
+bool *
+gnn_program_needed_ops(const GnnProgram *prog, int out)
+{
+	bool	   *needed = palloc0(sizeof(bool) * Max(prog->nops, 1));
+	bool	   *live = palloc0(sizeof(bool) * prog->nregs);
+
+	live[out] = true;
+	for (int i = prog->nops - 1; i >= 0; i--)
+	{
+		const GnnOp *op = &prog->ops[i];
+
+		if (!live[op->out])
+			continue;
+		needed[i] = true;
+		if (op->a >= 0)
+			live[op->a] = true;
+		if (op->b >= 0)
+			live[op->b] = true;
+	}
+	pfree(live);
+	return needed;
+}
+
 /* Whether reg is an input: a node type's features, read from the graph */
 bool
 gnn_program_is_input(const GnnProgram *prog, int reg)

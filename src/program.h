@@ -245,6 +245,7 @@ extern char *gnn_program_describe(const GnnProgram *prog);
 extern int	gnn_program_width(const GnnProgram *prog, int reg);
 extern int	gnn_op_node_type(const GnnProgram *prog, const GnnOp *op);
 extern bool gnn_program_is_input(const GnnProgram *prog, int reg);
+extern bool *gnn_program_needed_ops(const GnnProgram *prog, int out);
 extern bool gnn_program_is_output(const GnnProgram *prog, int reg);
 extern int	gnn_program_output_width(const GnnProgram *prog);
 extern int	gnn_op_source_read(const GnnProgram *prog, const GnnOp *op);
