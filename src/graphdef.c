@@ -457,6 +457,28 @@ gnn_graph_source(const char *name, const GnnProgram *prog,
 	return true;
 }
 
+/*
+ * The node table of node_type in graph name (of its only node type when
+ * node_type is NULL), or InvalidOid: for the planner's row estimate.
+ */
+Oid
+gnn_graph_node_table(const char *name, const char *node_type)
+{
+	GnnJson    *nodes,
+			   *edges;
+	const GnnJson *def;
+	const char *table;
+
+	if (!fetch_graph(name, &nodes, &edges))
+		return InvalidOid;
+	def = node_type ? gnn_json_get(nodes, node_type) :
+		nodes->count == 1 ? nodes->items[0] : NULL;
+	if (def == NULL || (table = string_member(def, "table")) == NULL)
+		return InvalidOid;
+	return RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+							AccessShareLock, true);
+}
+
 /* Whether the graph catalog has a graph called name */
 bool
 gnn_graph_exists(const char *name)

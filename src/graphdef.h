@@ -12,6 +12,7 @@
 #include "program.h"
 
 extern bool gnn_graph_exists(const char *name);
+extern Oid	gnn_graph_node_table(const char *name, const char *node_type);
 extern bool gnn_graph_source(const char *name, const GnnProgram *prog,
 							 const char *node_type, GnnHeteroSource *hs);
 

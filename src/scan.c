@@ -231,17 +231,16 @@ needs_whole_row(RelOptInfo *rel)
 	return false;
 }
 
-/* Rows of a relation named by a constant regclass argument, or -1 */
+/* Rows of relation relid as the planner estimates them, or -1 */
 static double
-const_rel_rows(Node *arg)
+rel_rows(Oid relid)
 {
-	Const	   *c = (Const *) arg;
 	Relation	rel;
 	double		rows = -1;
 
-	if (!IsA(arg, Const) || c->constisnull || c->consttype != REGCLASSOID)
+	if (!OidIsValid(relid))
 		return -1;
-	rel = try_relation_open(DatumGetObjectId(c->constvalue), AccessShareLock);
+	rel = try_relation_open(relid, AccessShareLock);
 	if (rel == NULL)
 		return -1;
 	if (rel->rd_rel->reltuples > 0)
@@ -256,6 +255,39 @@ const_rel_rows(Node *arg)
 	}
 	relation_close(rel, AccessShareLock);
 	return rows;
+}
+
+/* Rows of the relation a constant regclass argument names, or -1 */
+static double
+const_rel_rows(Node *arg)
+{
+	Const	   *c = (Const *) arg;
+
+	if (!IsA(arg, Const) || c->constisnull || c->consttype != REGCLASSOID)
+		return -1;
+	return rel_rows(DatumGetObjectId(c->constvalue));
+}
+
+/*
+ * Rows of the node table a call reads: its nodes argument, or for a
+ * catalog graph its node type's table; -1 when not known at planning
+ */
+static double
+call_node_rows(FuncExpr *fexpr)
+{
+	Const	   *nodes = lthird(fexpr->args);
+
+	if (list_length(fexpr->args) != GNN_INFER_NARGS)
+	{
+		char	   *graph = const_text(lsecond(fexpr->args));
+
+		if (graph == NULL || !IsA(nodes, Const) ||
+			(!nodes->constisnull && nodes->consttype != TEXTOID))
+			return -1;
+		return rel_rows(gnn_graph_node_table(graph, nodes->constisnull ? NULL :
+											 TextDatumGetCString(nodes->constvalue)));
+	}
+	return const_rel_rows((Node *) nodes);
 }
 
 /*
@@ -280,7 +312,7 @@ gnn_infer_support(PG_FUNCTION_ARGS)
 	fexpr = (FuncExpr *) req->node;
 	if (!IsA(fexpr, FuncExpr) || list_length(fexpr->args) != GNN_INFER_NARGS)
 		PG_RETURN_POINTER(NULL);
-	rows = const_rel_rows(lthird(fexpr->args));
+	rows = call_node_rows(fexpr);
 	if (rows < 0)
 		PG_RETURN_POINTER(NULL);
 	req->rows = Max(rows, 1);
@@ -515,7 +547,7 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 
 	/* rows: one per node, then the quals' selectivity */
-	nodes = catalog_call(fexpr) ? -1 : const_rel_rows(lthird(fexpr->args));
+	nodes = call_node_rows(fexpr);
 	edges = catalog_call(fexpr) ? -1 : const_rel_rows(lsecond(fexpr->args));
 	if (nodes >= 0)
 		rel->rows = clamp_row_est(nodes *
