@@ -578,6 +578,12 @@ gnn_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		double		field = field_size(target_count(root, target, is_array),
 									   nodes, degree, hops);
 
+		/*
+		 * A catalog graph is read whole either way, and the field is never
+		 * more work than the graph: always prune (as if of unknown size)
+		 */
+		if (catalog_call(fexpr))
+			nodes = -1;
 		path->custom_private = list_make5(makeInteger(is_array),
 										  makeFloat(psprintf("%.0f", field)),
 										  makeFloat(psprintf("%.17g", nodes)),
