@@ -387,8 +387,6 @@ hgt_logits(HeteroCtx *hc, const LayerArgs *la, int r, const HgtTypeVals *vals,
 	const float *p_rel;
 	float	   *scale;
 	int			kr,
-				ek,
-				eq,
 				prod;
 	char	   *pname = psprintf("p_rel.%s", et->name);
 
@@ -397,10 +395,7 @@ hgt_logits(HeteroCtx *hc, const LayerArgs *la, int r, const HgtTypeVals *vals,
 	kr = lw_emit_linear(ctx, vals[et->src].k,
 						block_diagonal(k_rel, r, hc->prog->netypes, heads, d),
 						NULL, heads * d);
-	ek = lw_emit_gather(ctx, GNN_OP_GATHER_SRC, kr, view);
-	eq = lw_emit_gather(ctx, GNN_OP_GATHER_DST, vals[et->dst].q, view);
-	prod = lw_emit_binary(ctx, GNN_OP_MUL, eq, ek, heads * d);
-	prod = lw_emit_head_dot(ctx, prod, constant_vector(heads * d, 1.0f), heads);
+	prod = lw_emit_edge_dot(ctx, vals[et->dst].q, kr, view, heads);
 	scale = palloc(sizeof(float) * heads);
 	for (int h = 0; h < heads; h++)
 		scale[h] = (float) ((double) p_rel[h] / sqrt((double) d));

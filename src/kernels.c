@@ -253,6 +253,37 @@ gnn_k_gather_dst(float *y, const float *a, int64 a0, const int64 *rowptr,
 			memcpy(y + e * width, a + (i - a0) * width, sizeof(float) * width);
 }
 
+/*
+ * y[e, h] = a[dst(e)] . b[src(e)] over head h's columns, for the in-edges
+ * of nodes [lo, hi); a0 and b0 are the registers' first rows
+ */
+static inline void
+gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
+			   const int64 *rowptr, const int32 *src, int64 lo, int64 hi,
+			   int width, int heads)
+{
+	int			c = width / heads;
+
+	for (int64 i = lo; i < hi; i++)
+	{
+		const float *ai = a + (i - a0) * width;
+
+		for (int64 e = rowptr[i]; e < rowptr[i + 1]; e++)
+		{
+			const float *bj = b + ((int64) src[e] - b0) * width;
+
+			for (int h = 0; h < heads; h++)
+			{
+				float		s = 0.0f;
+
+				for (int j = 0; j < c; j++)
+					s += ai[h * c + j] * bj[h * c + j];
+				y[e * heads + h] = s;
+			}
+		}
+	}
+}
+
 /* y = elementwise max (or min) of a and b, NaN kept as torch.maximum */
 static inline void
 gnn_k_extreme(float *y, const float *a, const float *b, int64 n, bool max)
@@ -499,6 +530,10 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			break;
 		case GNN_OP_GATHER_DST:
 			gnn_k_gather_dst(ybase, abase, env->row0[op->a], rowptr, lo, hi, w);
+			break;
+		case GNN_OP_EDGE_DOT:
+			gnn_k_edge_dot(ybase, abase, env->row0[op->a], bbase, env->row0[op->b],
+						   rowptr, src, lo, hi, wa, op->heads);
 			break;
 		case GNN_OP_LINEAR:
 			gnn_gemm_packed(a, n, wa, op->packed, y, w);

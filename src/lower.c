@@ -434,6 +434,21 @@ lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, int view)
 	return r;
 }
 
+/*
+ * Edge register of a view: per head, the dot product of node register a at
+ * each edge's target with node register b at its source.
+ */
+int
+lw_emit_edge_dot(LowerCtx *ctx, int a, int b, int view, int heads)
+{
+	int			r = gnn_new_reg(&ctx->b, GNN_SPACE_EDGE, view, heads);
+	GnnOp	   *op = gnn_emit(&ctx->b, GNN_OP_EDGE_DOT, r, a, b);
+
+	op->view = view;
+	op->heads = heads;
+	return r;
+}
+
 int
 lw_emit_edge_weight(LowerCtx *ctx, int view, float loop_fill)
 {

@@ -110,6 +110,7 @@ extern int	lw_emit_binary(LowerCtx *ctx, GnnOpKind kind, int a, int b,
 						   int heads);
 extern int	lw_emit_bias(LowerCtx *ctx, int a, const float *bias);
 extern int	lw_emit_gather(LowerCtx *ctx, GnnOpKind kind, int a, int view);
+extern int	lw_emit_edge_dot(LowerCtx *ctx, int a, int b, int view, int heads);
 extern int	lw_emit_edge_weight(LowerCtx *ctx, int view, float loop_fill);
 extern int	lw_emit_head_dot(LowerCtx *ctx, int a, const float *att, int heads);
 extern int	lw_emit_aggregate(LowerCtx *ctx, int msg, int coef, GnnAggr aggr,

@@ -210,6 +210,7 @@ gnn_program_finish_types(GnnProgramBuilder *b, const int *outputs)
 				/* FALLTHROUGH */
 			case GNN_OP_GATHER_SRC:
 			case GNN_OP_GATHER_DST:
+			case GNN_OP_EDGE_DOT:
 			case GNN_OP_AGGREGATE:
 			case GNN_OP_EDGE_SOFTMAX:
 				prog->uses_views[op->view] = true;
@@ -241,6 +242,8 @@ gnn_op_name(GnnOpKind kind)
 			return "get_edge(src)";
 		case GNN_OP_GATHER_DST:
 			return "get_edge(dst)";
+		case GNN_OP_EDGE_DOT:
+			return "edge_dot";
 		case GNN_OP_LINEAR:
 			return "linear";
 		case GNN_OP_CONCAT:
@@ -447,6 +450,8 @@ gnn_op_source_read(const GnnProgram *prog, const GnnOp *op)
 	if (op->kind == GNN_OP_GATHER_SRC ||
 		(op->kind == GNN_OP_AGGREGATE && prog->regs[op->a].space == GNN_SPACE_NODE))
 		return op->a;
+	if (op->kind == GNN_OP_EDGE_DOT)
+		return op->b;
 	return -1;
 }
 

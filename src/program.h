@@ -81,6 +81,9 @@ typedef enum GnnOpKind
 								 * other in-edges' features */
 	GNN_OP_GATHER_SRC,			/* edge row e = node row src(e) */
 	GNN_OP_GATHER_DST,			/* edge row e = node row dst(e) */
+	GNN_OP_EDGE_DOT,			/* edge y[e, h] = sum_c a[dst(e), h*C+c] *
+								 * b[src(e), h*C+c]: the two gathers, their
+								 * product and a head sum in one pass */
 
 	/* transform */
 	GNN_OP_LINEAR,				/* y = a * W^T (+ bias) */

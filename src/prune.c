@@ -296,6 +296,10 @@ need_inputs(Prune *p, const GnnOp *op, const int32 *out, int32 n)
 			case GNN_OP_GATHER_SRC:
 				need_sources(p, op->a, v, op->view);
 				break;
+			case GNN_OP_EDGE_DOT:
+				add_need(p, op->a, v);
+				need_sources(p, op->b, v, op->view);
+				break;
 			case GNN_OP_AGGREGATE:
 				if (node_msg)
 					need_sources(p, op->a, v, op->view);

@@ -433,8 +433,7 @@ model_hops(FuncExpr *fexpr)
 	{
 		const GnnOp *op = &model->prog->ops[i];
 
-		if ((op->kind == GNN_OP_GATHER_SRC || op->kind == GNN_OP_AGGREGATE) &&
-			op->layer != last)
+		if (gnn_op_source_read(model->prog, op) >= 0 && op->layer != last)
 		{
 			hops++;
 			last = op->layer;

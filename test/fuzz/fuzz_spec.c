@@ -360,6 +360,11 @@ check_op(const GnnProgram *prog, int i)
 				  out->space == GNN_SPACE_EDGE && ra->width == w, i,
 				  "bad gather");
 			break;
+		case GNN_OP_EDGE_DOT:
+			CHECK(ra && rb && ra->space == GNN_SPACE_NODE && rb->space == GNN_SPACE_NODE &&
+				  out->space == GNN_SPACE_EDGE && ra->width == rb->width &&
+				  w == op->heads && ra->width % op->heads == 0, i, "bad edge_dot");
+			break;
 		case GNN_OP_LINEAR:
 			CHECK(ra && !rb && same_rows(ra, out), i, "bad linear operands");
 			CHECK(op->weight != NULL, i, "linear without weight");
