@@ -935,7 +935,8 @@ append_halo(ReadState *rs)
 					  Max(n, 1) * sizeof(int64), "the halo of a shard");
 	g->x = mem_grow(rs->mem, g->x, g->nnodes * g->width * sizeof(float),
 					Max(n, 1) * g->width * sizeof(float), "the halo of a shard");
-	memcpy(g->ids + g->nnodes, rs->halo_ids, rs->nhalo * sizeof(int64));
+	if (rs->nhalo > 0)			/* (no halo: no array, and memcpy needs one) */
+		memcpy(g->ids + g->nnodes, rs->halo_ids, rs->nhalo * sizeof(int64));
 	memset(g->x + g->nnodes * g->width, 0, rs->nhalo * g->width * sizeof(float));
 	g->nnodes = n;
 	gnn_mem_free(rs->mem, rs->halo_ids, rs->halo_capacity * sizeof(int64));

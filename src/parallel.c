@@ -267,11 +267,15 @@ read_nodes_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 											DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
 	}
 	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
-	memcpy((int64 *) dsa_get_address(run->area, sh->ids) + sh->node_offset[me],
-		   part->ids, sizeof(int64) * part->nnodes);
-	memcpy((float *) dsa_get_address(run->area, sh->regs[run->input]) +
-		   sh->node_offset[me] * w,
-		   part->x, sizeof(float) * part->nnodes * w);
+	/* a participant that read no nodes has no arrays (memcpy needs them) */
+	if (part->nnodes > 0)
+	{
+		memcpy((int64 *) dsa_get_address(run->area, sh->ids) + sh->node_offset[me],
+			   part->ids, sizeof(int64) * part->nnodes);
+		memcpy((float *) dsa_get_address(run->area, sh->regs[run->input]) +
+			   sh->node_offset[me] * w,
+			   part->x, sizeof(float) * part->nnodes * w);
+	}
 	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
 }
 
