@@ -53,3 +53,10 @@ SHLIB_LINK_INTERNAL += $(libpq)
 # the JIT (jit/) uses LLVM's C API, the LLVM PostgreSQL's llvmjit is built with
 override CPPFLAGS += -I$(shell $(LLVM_CONFIG) --includedir)
 SHLIB_LINK += -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-$(shell $(LLVM_CONFIG) --version | cut -d. -f1)
+
+# The regression suite with gnnjit built under AddressSanitizer and
+# UndefinedBehaviorSanitizer, on a private copy of PostgreSQL (see
+# test/asan/run.sh); installs nothing, fails on a sanitizer report from gnnjit
+.PHONY: asan-check
+asan-check:
+	PG_CONFIG='$(PG_CONFIG)' bash $(srcdir)/test/asan/run.sh
