@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Load test: 8 clients for 60 s mixing inference on a shared graph, model
-# create / replace / drop, and inserts and deletes on the edge and node
-# tables.  Reports transactions, errors, the backends' resident memory at
+# Load test: 8 clients for 60 s mixing inference on a shared graph (named
+# by its tables and as a graph of the graph catalog, which is redefined
+# meanwhile), model create / replace / drop, and inserts and deletes on the
+# edge and node tables.  Reports transactions, errors, the backends' resident memory at
 # the start and the end, and whether the server log shows a crash.
 #
 #   bash bench/load.sh [seconds] [clients]      (60 8)
@@ -41,6 +42,7 @@ CREATE TABLE w AS SELECT
      '"c.lin_r.weight": {"dtype": "F32", "shape": [16, 16], "data_offsets": [1088, 2112]}}',
      decode(repeat('0000803d', 256) || repeat('00000000', 16) || repeat('0000803d', 256), 'hex')) AS weights;
 SELECT gnn_create_model('m', spec, weights) FROM w;
+SELECT gnn_create_graph('g', '{"v": {"table": "n"}}', '{"v__to__v": {"table": "e"}}');
 SQL
 
 dir=$(mktemp -d)
@@ -52,8 +54,14 @@ cat > "$dir/point.sql" <<'SQL'
 \set id random(0, 19999)
 SELECT count(*) FROM gnn_infer('m', 'e', 'n') WHERE node_id = :id;
 SQL
+cat > "$dir/catalog.sql" <<'SQL'
+\set id random(0, 19999)
+SELECT count(*) FROM gnn_infer('m', 'g');
+SELECT count(*) FROM gnn_infer('m', 'g') WHERE node_id = :id;
+SQL
 cat > "$dir/replace.sql" <<'SQL'
 SELECT gnn_create_model('m', spec, weights) FROM w;
+SELECT gnn_create_graph('g', '{"v": {"table": "n"}}', '{"v__to__v": {"table": "e"}}');
 SQL
 cat > "$dir/own_model.sql" <<'SQL'
 BEGIN;
@@ -77,7 +85,7 @@ rss() {
 }
 
 pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -P 10 \
-	-f "$dir/infer.sql@4" -f "$dir/point.sql@2" -f "$dir/replace.sql@1" \
+	-f "$dir/infer.sql@3" -f "$dir/point.sql@2" -f "$dir/catalog.sql@2" -f "$dir/replace.sql@1" \
 	-f "$dir/own_model.sql@1" -f "$dir/dml.sql@2" > "$dir/pgbench.out" 2>&1 &
 bench=$!
 sleep $((SECS / 6))
