@@ -326,9 +326,8 @@ def main():
         "edge lists in row numbers, features) already in memory, read with "
         f"binary COPY in {fmt_ms(load_ms)} (not timed); one warm-up, then "
         f"the median of {meta['runs']} runs. BLAS: `{meta['blas']}`. "
-        "Both compute the last layer for both node types (gnnjit's "
-        "program keeps every node type's output and returns the rows of "
-        "the one asked for)."]
+        "hetero_ref computes the last layer for both node types; gnnjit "
+        "only what the node type asked for needs."]
     for m in MODELS:
         est = tf("estimate", m, "pytorch_peak_gb")
         if tf("skipped", m, "pytorch") is not None:
