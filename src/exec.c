@@ -104,10 +104,18 @@ gnn_exec_cost(const GnnProgram *prog, const GnnGraph *g)
 	return cost;
 }
 
+/*
+ * Prepare to run prog on g; the exact peak of the layers' values is checked
+ * against mem's limit first, before any of them is allocated.
+ */
 void
 gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 			  GnnGraph *g, GnnMemory *mem)
 {
+	int64		need = gnn_exec_estimate(prog, g);
+
+	gnn_mem_reserve(mem, need, "running the model's layers");
+	gnn_mem_release(mem, need);
 	memset(ex, 0, sizeof(GnnExec));
 	ex->prog = prog;
 	ex->g = g;
@@ -121,7 +129,7 @@ gnn_exec_init(GnnExec *ex, const GnnProgram *prog, const GnnKernelOp *kops,
 	ex->pool = palloc(sizeof(float *) * prog->nregs);
 	ex->pool_size = palloc(sizeof(int64) * prog->nregs);
 	/* the registers' share of the estimate: views are built apart */
-	ex->budget = gnn_exec_estimate(prog, g) - view_bytes(prog, g);
+	ex->budget = need - view_bytes(prog, g);
 	ex->stats.nlayers = prog->nlayers;
 	ex->stats.layer_ms = palloc0(sizeof(double) * Max(prog->nlayers, 1));
 }
@@ -172,21 +180,32 @@ reg_row0(const GnnExec *ex, int reg)
  * memory used is what was checked against gnnjit.max_memory.  Kernels
  * write every row they compute, so old contents never show.
  */
+/* Take kept buffer k out of the pool */
+static float *
+pool_take(GnnExec *ex, int k)
+{
+	float	   *buf = ex->pool[k];
+
+	ex->pool_bytes -= ex->pool_size[k];
+	ex->npool--;
+	ex->pool[k] = ex->pool[ex->npool];
+	ex->pool_size[k] = ex->pool_size[ex->npool];
+	return buf;
+}
+
 static void
 pool_release_for(GnnExec *ex, int64 bytes)
 {
 	while (ex->npool > 0 && ex->live_bytes + ex->pool_bytes + bytes > ex->budget)
 	{
 		int			big = 0;
+		int64		size;
 
 		for (int k = 1; k < ex->npool; k++)
 			if (ex->pool_size[k] > ex->pool_size[big])
 				big = k;
-		gnn_mem_free(ex->mem, ex->pool[big], ex->pool_size[big]);
-		ex->pool_bytes -= ex->pool_size[big];
-		ex->npool--;
-		ex->pool[big] = ex->pool[ex->npool];
-		ex->pool_size[big] = ex->pool_size[ex->npool];
+		size = ex->pool_size[big];
+		gnn_mem_free(ex->mem, pool_take(ex, big), size);
 	}
 }
 
@@ -198,13 +217,8 @@ reg_buffer(GnnExec *ex, int64 bytes)
 	for (int k = 0; k < ex->npool; k++)
 		if (ex->pool_size[k] == bytes)
 		{
-			buf = ex->pool[k];
-			ex->npool--;
-			ex->pool[k] = ex->pool[ex->npool];
-			ex->pool_size[k] = ex->pool_size[ex->npool];
-			ex->pool_bytes -= bytes;
 			ex->live_bytes += bytes;
-			return buf;
+			return pool_take(ex, k);
 		}
 	pool_release_for(ex, bytes);
 	buf = gnn_mem_alloc(ex->mem, bytes, "a layer's intermediate values");

@@ -243,12 +243,6 @@ gnn_infer_graph(GnnModel *model, GnnGraph *g, const int64 *op_rows,
 				GnnMemory *mem, double cost, GnnInferResult *out)
 {
 	GnnExec		ex;
-	int64		need;
-
-	/* the exact peak of the layers' values, checked before any is allocated */
-	need = gnn_exec_estimate(model->prog, g);
-	gnn_mem_reserve(mem, need, "running the model's layers");
-	gnn_mem_release(mem, need);
 
 	gnn_exec_init(&ex, model->prog, model->kops, g, mem);
 	ex.op_rows = op_rows;
@@ -371,22 +365,22 @@ infer_hetero(GnnModel *model, const GnnHeteroSource *hs, GnnInferResult *out)
 	gnn_progress_end();
 }
 
-/* Run the inference the arguments describe and return its rows */
+/*
+ * Run the inference the arguments describe and return its rows: catalog
+ * graph hs with the model bound to it, or gnn_infer's table arguments
+ */
 static Datum
 infer_srf(FunctionCallInfo fcinfo, Datum *values, bool *nulls,
-		  const GnnHeteroSource *hs)
+		  const GnnHeteroSource *hs, GnnModel *model)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	GnnGraphSource src;
-	GnnModel   *model;
 	MemoryContext cxt;
 	MemoryContext old;
 	GnnInferResult res;
 	GnnInferOptions opts;
 
-	if (hs)
-		model = gnn_model_get(TextDatumGetCString(values[0]));
-	else
+	if (hs == NULL)
 		model = gnn_infer_args(values, nulls, &src, &opts);
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -421,7 +415,7 @@ gnn_infer(PG_FUNCTION_ARGS)
 		values[i] = i < PG_NARGS() ? PG_GETARG_DATUM(i) : (Datum) 0;
 		nulls[i] = i < PG_NARGS() ? PG_ARGISNULL(i) : true;
 	}
-	return infer_srf(fcinfo, values, nulls, NULL);
+	return infer_srf(fcinfo, values, nulls, NULL, NULL);
 }
 
 /*
@@ -437,28 +431,29 @@ gnn_infer_table(const char *name, bool missing_ok)
 
 /*
  * What gnn_infer(model text, graph text, node_type text DEFAULT NULL) names
- * in args: a graph of the graph catalog (true, hs filled in), or, when no
- * graph has that name, the edge and node tables named by the last two
- * arguments (false, values/nulls filled in as gnn_infer's arguments).
+ * in args: a graph of the graph catalog (true, hs filled in and *model the
+ * model bound to it, to be used as it is: looking it up again could find
+ * a newer version), or, when no graph has that name, the edge and node
+ * tables named by the last two arguments (false, values/nulls filled in as
+ * gnn_infer's arguments).
  * gnn_infer('m', 'edges', 'nodes') resolves here when its arguments are
  * untyped literals.
  */
 bool
 gnn_infer_named_source(Datum *args, bool *argnulls, GnnHeteroSource *hs,
-					   Datum *values, bool *nulls)
+					   GnnModel **model, Datum *values, bool *nulls)
 {
 	char	   *graph;
-	GnnModel   *model;
 
 	if (argnulls[0] || argnulls[1])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("gnn_infer needs a model and a graph")));
 	graph = TextDatumGetCString(args[1]);
-	model = gnn_model_get(TextDatumGetCString(args[0]));
+	*model = gnn_model_get(TextDatumGetCString(args[0]));
 	values[0] = args[0];
 	nulls[0] = false;
-	if (gnn_graph_source(graph, model->prog,
+	if (gnn_graph_source(graph, (*model)->prog,
 						 argnulls[2] ? NULL : TextDatumGetCString(args[2]), hs))
 		return true;
 	if (argnulls[2])
@@ -478,10 +473,11 @@ gnn_infer_named(PG_FUNCTION_ARGS)
 	Datum		values[GNN_INFER_NARGS];
 	bool		nulls[GNN_INFER_NARGS];
 	GnnHeteroSource hs;
+	GnnModel   *model;
 
-	if (gnn_infer_named_source(args, argnulls, &hs, values, nulls))
-		return infer_srf(fcinfo, values, nulls, &hs);
-	return infer_srf(fcinfo, values, nulls, NULL);
+	if (gnn_infer_named_source(args, argnulls, &hs, &model, values, nulls))
+		return infer_srf(fcinfo, values, nulls, &hs, model);
+	return infer_srf(fcinfo, values, nulls, NULL, NULL);
 }
 
 /*
@@ -500,9 +496,8 @@ gnn_infer_named_run(Datum *args, bool *argnulls, const int64 *targets,
 	GnnInferOptions opts;
 	GnnModel   *model;
 
-	if (gnn_infer_named_source(args, argnulls, &hs, values, nulls))
+	if (gnn_infer_named_source(args, argnulls, &hs, &model, values, nulls))
 	{
-		model = gnn_model_get(TextDatumGetCString(args[0]));
 		if (targets)
 			gnn_infer_pruned_hetero(model, &hs, targets, ntargets, out);
 		else

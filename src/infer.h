@@ -80,8 +80,8 @@ extern void gnn_infer_subgraph(GnnModel *model, GnnGraphSource *src,
 							   const GnnInferOptions *opts,
 							   GnnInferResult *out);
 extern bool gnn_infer_named_source(Datum *args, bool *argnulls,
-								   GnnHeteroSource *hs, Datum *values,
-								   bool *nulls);
+								   GnnHeteroSource *hs, GnnModel **model,
+								   Datum *values, bool *nulls);
 extern GnnModel *gnn_infer_named_run(Datum *args, bool *argnulls,
 									 const int64 *targets, int ntargets,
 									 GnnInferResult *out);

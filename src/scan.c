@@ -231,6 +231,17 @@ needs_whole_row(RelOptInfo *rel)
 	return false;
 }
 
+/*
+ * gnn_infer(model, graph, node_type) on a graph of the graph catalog (or on
+ * tables named by arguments unknown at planning): the scan runs it as it
+ * is, over the whole graph or the targets' receptive field.
+ */
+static bool
+catalog_call(FuncExpr *fexpr)
+{
+	return list_length(fexpr->args) != GNN_INFER_NARGS;
+}
+
 /* Rows of relation relid as the planner estimates them, or -1 */
 static double
 rel_rows(Oid relid)
@@ -277,7 +288,7 @@ call_node_rows(FuncExpr *fexpr)
 {
 	Const	   *nodes = lthird(fexpr->args);
 
-	if (list_length(fexpr->args) != GNN_INFER_NARGS)
+	if (catalog_call(fexpr))
 	{
 		char	   *graph = const_text(lsecond(fexpr->args));
 
@@ -389,18 +400,6 @@ target_qual(RelOptInfo *rel, bool *is_array)
 		}
 	}
 	return NULL;
-}
-
-/*
- * gnn_infer(model, graph, node_type) on a graph of the graph catalog (or on
- * tables named by arguments unknown at planning): the scan runs it as it
- * is, over the whole graph (or the targets' receptive field) in one
- * process.
- */
-static bool
-catalog_call(FuncExpr *fexpr)
-{
-	return list_length(fexpr->args) != GNN_INFER_NARGS;
 }
 
 /* The call asks for the full-graph strategy (the default) */
@@ -780,11 +779,8 @@ compute(GnnScanState *s)
 		bool		tnulls[GNN_INFER_NARGS];
 		GnnHeteroSource hs;
 
-		if (gnn_infer_named_source(values, nulls, &hs, tvalues, tnulls))
-		{
-			model = gnn_model_get(TextDatumGetCString(values[0]));
+		if (gnn_infer_named_source(values, nulls, &hs, &model, tvalues, tnulls))
 			compute_parallel(s, model, NULL, &hs);
-		}
 		else
 		{
 			model = gnn_infer_args(tvalues, tnulls, &src, &opts);

@@ -288,7 +288,6 @@ static bytea *
 open_shard(GnnShard *s, const char *fingerprint, GnnGraphSource *src)
 {
 	GnnModel   *model = s->model;
-	int64		need;
 
 	check_fingerprint(model->name, fingerprint);
 	gnn_infer_check_tables(model, src);
@@ -299,9 +298,6 @@ open_shard(GnnShard *s, const char *fingerprint, GnnGraphSource *src)
 	s->nedges = s->g->views[GNN_EDGES_AS_GIVEN].nedges;
 	check_placement(s, src);
 
-	need = gnn_exec_estimate(model->prog, s->g);
-	gnn_mem_reserve(&s->mem, need, "running the model's layers");
-	gnn_mem_release(&s->mem, need);
 	gnn_exec_init(&s->ex, model->prog, model->kops, s->g, &s->mem);
 	s->ex.nlocal = s->g->nlocal;
 	if (gnn_jit_enabled && gnn_jit_available() &&
