@@ -867,6 +867,21 @@ open_sources(const GnnGraphSource *src, TableRead *nodes, TableRead *edges)
 				   "real, double precision or an integer type");
 }
 
+/* Bytes in memory per node read: id, features, id map */
+static int64
+node_bytes(int width)
+{
+	return sizeof(int64) + sizeof(float) * width + 2 * sizeof(GnnIdEntry);
+}
+
+/* Bytes per edge read: coordinate and CSR form of source, weight, features */
+static int64
+edge_bytes(bool weighted, int attr_width)
+{
+	return 2 * sizeof(int32) + (weighted ? 2 * sizeof(float) : 0) +
+		2 * sizeof(float) * attr_width;
+}
+
 /*
  * Planner-estimated bytes the graph will take in memory, before reading:
  * ids, features and the id map per node; coordinate and CSR form per edge.
@@ -882,8 +897,8 @@ gnn_graph_estimate_bytes(const GnnGraphSource *source, int64 *nnodes,
 	open_sources(source, &nodes, &edges);
 	*nnodes = estimate_rows(nodes.rel);
 	*nedges = estimate_rows(edges.rel);
-	bytes = *nnodes * (sizeof(int64) + sizeof(float) * source->width + 2 * sizeof(GnnIdEntry)) +
-		*nedges * (2 * sizeof(int32) + (source->weight_col ? 2 * sizeof(float) : 0));
+	bytes = *nnodes * node_bytes(source->width) +
+		*nedges * edge_bytes(source->weight_col != NULL, 0);
 	table_close(nodes.rel, NoLock);
 	table_close(edges.rel, NoLock);
 	return bytes;
@@ -903,8 +918,7 @@ gnn_graph_estimate_bytes_hetero(const GnnHeteroSource *hs, int64 *nnodes,
 		int64		n = estimate_rows(rel);
 
 		*nnodes += n;
-		bytes += n * (sizeof(int64) + sizeof(float) * hs->nodes[t].width +
-					  2 * sizeof(GnnIdEntry));
+		bytes += n * node_bytes(hs->nodes[t].width);
 		table_close(rel, NoLock);
 	}
 	for (int r = 0; r < hs->netypes; r++)
@@ -914,8 +928,7 @@ gnn_graph_estimate_bytes_hetero(const GnnHeteroSource *hs, int64 *nnodes,
 		int64		n = estimate_rows(rel);
 
 		*nedges += n;
-		bytes += n * (2 * sizeof(int32) + (es->weight_col ? 2 * sizeof(float) : 0) +
-					  2 * sizeof(float) * es->attr_width);
+		bytes += n * edge_bytes(es->weight_col != NULL, es->attr_width);
 		table_close(rel, NoLock);
 	}
 	return bytes;
