@@ -202,6 +202,60 @@ copy_in_edges(Prune *p, int32 v, int r)
 }
 
 /*
+ * Append edges (in-edges of batch[0..nb), in table order) to the pool
+ * grouped by target, table order kept within each: a stable counting sort
+ * on the target's position in the batch.
+ */
+static void
+group_by_target(Prune *p, const GnnEdgeList *edges, const int32 *batch, int nb)
+{
+	int32	   *slot = palloc(sizeof(int32) * edges->n + 1);
+	int64	   *start = palloc0(sizeof(int64) * (nb + 1));
+	int64	   *order = palloc(sizeof(int64) * edges->n + 1);
+	int32	   *pos = palloc(sizeof(int32) * p->n);
+	int64	   *fill;
+
+	/* batch[] are local nodes, their ids in p->ids: pos is by local node */
+	for (int b = 0; b < nb; b++)
+		pos[batch[b]] = b;
+	for (int64 e = 0; e < edges->n; e++)
+	{
+		GnnIdEntry *t = gnnid_lookup(p->ids, edges->dst[e]);
+
+		if (t == NULL)
+			elog(ERROR, "edge read for a target that was not asked for");
+		slot[e] = pos[t->index];
+		start[slot[e] + 1]++;
+	}
+	for (int b = 0; b < nb; b++)
+		start[b + 1] += start[b];
+	pfree(pos);
+	fill = palloc(sizeof(int64) * (nb + 1));
+	memcpy(fill, start, sizeof(int64) * (nb + 1));
+	for (int64 e = 0; e < edges->n; e++)
+		order[fill[slot[e]]++] = e;
+
+	for (int b = 0; b < nb; b++)
+	{
+		p->estart[batch[b]] = p->npool;
+		for (int64 i = start[b]; i < start[b + 1]; i++)
+		{
+			int64		e = order[i];
+
+			append_pool(p, local_node(p, edges->src[e]),
+						edges->weight ? edges->weight[e] : 1.0f, -1);
+		}
+		p->ecount[batch[b]] = (int32) (p->npool - p->estart[batch[b]]);
+		if ((b & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(slot);
+	pfree(start);
+	pfree(order);
+	pfree(fill);
+}
+
+/*
  * Read the in-edges of edge type r of nodes[0..n) not read yet, grouping
  * them by target
  */
@@ -239,17 +293,7 @@ load_in_edges(Prune *p, const int32 *nodes, int32 n, int r)
 			continue;
 
 		gnn_reader_in_edges(p->reader, dsts, nb, &edges);
-		/* group by target, keeping table order within each */
-		for (int b = 0; b < nb; b++)
-		{
-			p->estart[batch[b]] = p->npool;
-			for (int64 e = 0; e < edges.n; e++)
-				if (edges.dst[e] == dsts[b])
-					append_pool(p, local_node(p, edges.src[e]),
-								edges.weight ? edges.weight[e] : 1.0f, -1);
-			p->ecount[batch[b]] = (int32) (p->npool - p->estart[batch[b]]);
-			CHECK_FOR_INTERRUPTS();
-		}
+		group_by_target(p, &edges, batch, nb);
 		nb = 0;
 	}
 }
