@@ -56,6 +56,27 @@ FROM gnn_infer('sage2', 'g_edges', 'g_nodes') AS p
 JOIN run_portable f ON f.name = 'sage2' AND f.node_id = p.node_id;
 RESET max_parallel_workers;
 
+-- the same graph with ids 0..n-1, which are mapped through a direct array
+-- instead of the hash table: the same rows, serial and parallel (edges
+-- copied in table order, which fixes each sum's order)
+CREATE TABLE d_map AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS did FROM g_nodes;
+CREATE TABLE d_nodes AS
+  SELECT m.did AS id, n.features FROM g_nodes n JOIN d_map m USING (id) ORDER BY n.ctid;
+CREATE TABLE d_edges AS
+  SELECT s.did AS src, d.did AS dst, e.weight FROM g_edges e
+  JOIN d_map s ON s.id = e.src JOIN d_map d ON d.id = e.dst ORDER BY e.ctid;
+SELECT parallel_into('d_par', $$SELECT * FROM gnn_infer('gcn_mix', 'd_edges', 'd_nodes', weight => 'weight')$$);
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*), bool_and(p.embedding = f.embedding AND s.embedding = f.embedding) AS identical
+FROM d_par p
+JOIN gnn_infer('gcn_mix', 'd_edges', 'd_nodes', weight => 'weight') s USING (node_id)
+JOIN d_map m ON m.did = p.node_id
+JOIN run_portable f ON f.name = 'gcn_mix' AND f.node_id = m.id;
+SET max_parallel_workers_per_gather = 2;
+-- a repeated id is found by the parallel read's id map too
+INSERT INTO d_nodes SELECT 3, features FROM d_nodes WHERE id = 3;
+SELECT try($$SELECT parallel_into('d_dup', 'SELECT * FROM gnn_infer(''gcn_mix'', ''d_edges'', ''d_nodes'')')$$);
+
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

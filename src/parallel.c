@@ -325,61 +325,53 @@ typedef struct PosEdge
 	float		weight;
 } PosEdge;
 
-static int
-by_pos(const void *a, const void *b)
+/*
+ * Restore the table order within the in-edges of one node, [begin, end):
+ * participant p's edges, already in table order (a participant's share of
+ * a parallel scan comes in block order), are the run [bound[p],
+ * bound[p + 1]).  Merging the runs is linear; the row is then the serial
+ * read's.
+ */
+static void
+merge_row(uint64 *pos, int32 *src, float *weight, const int64 *bound,
+		  int nruns, PosEdge *tmp)
 {
-	uint64		pa = ((const PosEdge *) a)->pos;
-	uint64		pb = ((const PosEdge *) b)->pos;
+	int64		begin = bound[0];
+	int64		n = bound[nruns] - begin;
+	int64		head[GNN_MAX_PARTICIPANTS];
 
-	return (pa > pb) - (pa < pb);
+	memcpy(head, bound, sizeof(int64) * nruns);
+	for (int64 k = 0; k < n; k++)
+	{
+		int			best = -1;
+
+		for (int r = 0; r < nruns; r++)
+			if (head[r] < bound[r + 1] &&
+				(best < 0 || pos[head[r]] < pos[head[best]]))
+				best = r;
+		tmp[k].pos = pos[head[best]];
+		tmp[k].src = src[head[best]];
+		tmp[k].weight = weight ? weight[head[best]] : 0;
+		head[best]++;
+	}
+	for (int64 k = 0; k < n; k++)
+	{
+		pos[begin + k] = tmp[k].pos;
+		src[begin + k] = tmp[k].src;
+		if (weight)
+			weight[begin + k] = tmp[k].weight;
+	}
 }
 
-/* Sort the in-edges of a node by table position: the serial read's order */
-static void
-sort_row(uint64 *pos, int32 *src, float *weight, int64 begin, int64 end)
+/* The most in-edges of a node */
+static int64
+max_row(const int64 *rowptr, int64 n)
 {
-	if (end - begin > 32)
-	{
-		int64		n = end - begin;
-		PosEdge    *tmp = palloc_extended(sizeof(PosEdge) * n, MCXT_ALLOC_HUGE);
+	int64		most = 0;
 
-		for (int64 k = 0; k < n; k++)
-		{
-			tmp[k].pos = pos[begin + k];
-			tmp[k].src = src[begin + k];
-			tmp[k].weight = weight ? weight[begin + k] : 0;
-		}
-		qsort(tmp, n, sizeof(PosEdge), by_pos);
-		for (int64 k = 0; k < n; k++)
-		{
-			pos[begin + k] = tmp[k].pos;
-			src[begin + k] = tmp[k].src;
-			if (weight)
-				weight[begin + k] = tmp[k].weight;
-		}
-		pfree(tmp);
-		return;
-	}
-	for (int64 e = begin + 1; e < end; e++)
-	{
-		uint64		p = pos[e];
-		int32		s = src[e];
-		float		w = weight ? weight[e] : 0;
-		int64		k = e - 1;
-
-		while (k >= begin && pos[k] > p)
-		{
-			pos[k + 1] = pos[k];
-			src[k + 1] = src[k];
-			if (weight)
-				weight[k + 1] = weight[k];
-			k--;
-		}
-		pos[k + 1] = p;
-		src[k + 1] = s;
-		if (weight)
-			weight[k + 1] = w;
-	}
+	for (int64 i = 0; i < n; i++)
+		most = Max(most, rowptr[i + 1] - rowptr[i]);
+	return most;
 }
 
 /* Edges: every participant reads a share and puts it in its place */
@@ -394,6 +386,7 @@ read_edges_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 	int32	   *srcs;
 	float	   *weight;
 	uint64	   *pos;
+	PosEdge    *tmp;
 
 	gnn_graph_read_edges_part(src, (ParallelTableScanDesc) ((char *) sh + sh->edge_pscan),
 							  dsa_get_address(run->area, sh->ids), n, mem, &part);
@@ -420,6 +413,7 @@ read_edges_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 
 	/* restore the table order within each row, chunks of rows at a time */
 	rowptr = dsa_get_address(run->area, sh->rowptr[0]);
+	tmp = palloc_extended(sizeof(PosEdge) * Max(max_row(rowptr, n), 1), MCXT_ALLOC_HUGE);
 	for (;;)
 	{
 		uint64		lo = pg_atomic_fetch_add_u64(&sh->next, PARALLEL_CHUNK);
@@ -427,9 +421,21 @@ read_edges_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 		if (lo >= (uint64) n)
 			break;
 		for (int64 i = lo; i < Min((int64) lo + PARALLEL_CHUNK, n); i++)
-			sort_row(pos, srcs, weight, rowptr[i], rowptr[i + 1]);
+		{
+			int64		bound[GNN_MAX_PARTICIPANTS + 1];
+			int			nruns = 0;
+
+			/* after the scatter, offsets[p][i] is where p's run ends */
+			bound[0] = rowptr[i];
+			for (int p = 0; p < sh->max_participants; p++)
+				if (offsets[p * n + i] > bound[nruns])
+					bound[++nruns] = offsets[p * n + i];
+			if (nruns > 1)
+				merge_row(pos, srcs, weight, bound, nruns, tmp);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	pfree(tmp);
 }
 
 /*
