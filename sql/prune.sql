@@ -16,15 +16,20 @@ WHERE node_id = ANY(ARRAY(SELECT id FROM g_nodes ORDER BY id LIMIT 3));
 EXPLAIN (COSTS OFF)
 SELECT * FROM gnn_infer('sage2', 'g_edges', 'g_nodes') WHERE node_id > 930;
 
+-- the rows of targets of the cases named (all: NULL) against the full graph
+CREATE FUNCTION pruned_rows(targets bigint[], cases text[] DEFAULT NULL)
+RETURNS TABLE (name text, rows bigint, identical boolean) LANGUAGE sql AS $$
+  SELECT c.name, count(*), bool_and(p.embedding = f.embedding)
+  FROM fx_case c
+  CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
+                               weight => CASE WHEN c.weighted THEN 'weight' END,
+                               relation => CASE WHEN c.relational THEN 'relation' END) AS p
+  JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
+  WHERE p.node_id = ANY(targets) AND (cases IS NULL OR c.name = ANY(cases))
+  GROUP BY c.name ORDER BY c.name $$;
+
 -- every layer type: pruned rows are the full-graph rows, bit for bit
-SELECT c.name, count(*) AS rows, bool_and(p.embedding = f.embedding) AS identical
-FROM fx_case c
-CROSS JOIN LATERAL gnn_infer(c.name, 'g_edges', 'g_nodes',
-                             weight => CASE WHEN c.weighted THEN 'weight' END,
-                             relation => CASE WHEN c.relational THEN 'relation' END) AS p
-JOIN run_portable f ON f.name = c.name AND f.node_id = p.node_id
-WHERE p.node_id = ANY(ARRAY(SELECT id FROM g_nodes ORDER BY id DESC LIMIT 7))
-GROUP BY c.name ORDER BY c.name;
+SELECT * FROM pruned_rows(ARRAY(SELECT id FROM g_nodes ORDER BY id DESC LIMIT 7));
 
 -- one target; several; absent and NULL targets give no row; duplicates once
 SELECT embedding = (SELECT embedding FROM run_portable
@@ -49,5 +54,34 @@ SELECT pg_stat_get_xact_numscans('g_edges_dst'::regclass) > 0 AS used_dst_index,
        pg_stat_get_xact_numscans('g_nodes_id'::regclass) > 0 AS used_id_index;
 COMMIT;
 RESET enable_seqscan;
-DROP INDEX g_edges_dst, g_nodes_id;
+-- index-only through a covering index on all-visible pages, and a dead row
+-- version (its page not all-visible: the heap decides): the same rows
+CREATE INDEX g_edges_dst_all ON g_edges (dst) INCLUDE (src, weight, relation);
+VACUUM g_edges;
+INSERT INTO g_edges VALUES (930, :hub, 5, 0);
+DELETE FROM g_edges WHERE src = 930 AND dst = :hub AND weight = 5;
+SELECT * FROM pruned_rows(ARRAY(SELECT id FROM g_nodes ORDER BY id DESC LIMIT 5) || :hub::bigint,
+                          '{sage2, gcn_mix, rgcn}');
+DROP INDEX g_edges_dst, g_nodes_id, g_edges_dst_all;
+
+-- a graph big enough for reading by key to beat a scan (uniform, 8 edges
+-- per node): point queries read through the indexes directly, index-only
+-- where the covering index and an all-visible page allow, the heap where
+-- a page holds a dead row version; the rows equal the full graph's
+SELECT gnn_generate_graph('p_nodes', 'p_edges', 20000, 160000, 5, 7, 0.25, 0.25, 0.25);
+CREATE INDEX p_nodes_id ON p_nodes (id);
+CREATE INDEX p_edges_cover ON p_edges (dst) INCLUDE (src);
+VACUUM ANALYZE p_nodes, p_edges;
+INSERT INTO p_edges VALUES (11, 5);
+DELETE FROM p_edges WHERE src = 11 AND dst = 5 AND ctid > '(0,0)' AND ctid = (SELECT max(ctid) FROM p_edges);
+SET gnnjit.pruning = off;
+CREATE TEMP TABLE p_full AS SELECT * FROM gnn_infer('gat_heads', 'p_edges', 'p_nodes');
+RESET gnnjit.pruning;
+BEGIN;
+SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
+FROM gnn_infer('gat_heads', 'p_edges', 'p_nodes') p JOIN p_full f USING (node_id)
+WHERE p.node_id = ANY('{5, 11, 19999}');
+SELECT pg_stat_get_xact_numscans('p_edges_cover'::regclass) > 0 AS used_dst_index,
+       pg_stat_get_xact_numscans('p_nodes_id'::regclass) > 0 AS used_id_index;
+COMMIT;
 RESET gnnjit.pruning;

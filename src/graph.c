@@ -18,12 +18,20 @@
 #include <math.h>
 #include <sys/mman.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -443,6 +451,181 @@ estimate_rows(Relation rel)
 		tuples = rel->rd_rel->reltuples;
 	return (int64) Max(tuples, 0);
 }
+
+/* ---------- reading rows by key through an index ---------- */
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* keys[0..n) sorted, without repeats; returns how many are left */
+static int
+sort_unique_keys(int64 *keys, int n)
+{
+	int			m = 0;
+
+	qsort(keys, n, sizeof(int64), cmp_int64);
+	for (int i = 0; i < n; i++)
+		if (m == 0 || keys[i] != keys[m - 1])
+			keys[m++] = keys[i];
+	return m;
+}
+
+/* Position in idx's tuples of every column read, or false if one is not in it */
+static bool
+covering(Relation idx, const TableRead *t, int *pos)
+{
+	for (int c = 0; c < t->ncols; c++)
+	{
+		pos[c] = -1;
+		for (int j = 0; j < idx->rd_index->indnatts; j++)
+			if (idx->rd_index->indkey.values[j] == t->attnums[c])
+				pos[c] = j + 1;
+		if (pos[c] < 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A btree index of the table read, valid and not partial, whose first key
+ * is its column keycol and can be searched with a bigint, preferring one
+ * that covers every column read; InvalidOid if none.  Its equality
+ * procedure is returned in *proc, the columns' positions in its tuples in
+ * pos (pos[0] = 0: not covering).
+ */
+static Oid
+key_index(const TableRead *t, int keycol, RegProcedure *proc, int *pos)
+{
+	List	   *indexes = RelationGetIndexList(t->rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	pos[0] = 0;
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = idx->rd_index;
+		Oid			op = InvalidOid;
+		int			cpos[GNN_MAX_COLS];
+		bool		covers;
+
+		if (idx->rd_rel->relam == BTREE_AM_OID && form->indisvalid &&
+			form->indkey.values[0] == t->attnums[keycol] &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL))
+			op = get_opfamily_member(idx->rd_opfamily[0], idx->rd_opcintype[0],
+									 INT8OID, BTEqualStrategyNumber);
+		covers = OidIsValid(op) && covering(idx, t, cpos);
+		index_close(idx, AccessShareLock);
+		if (OidIsValid(op) && (!OidIsValid(found) || (covers && pos[0] == 0)))
+		{
+			*proc = get_opcode(op);
+			found = lfirst_oid(lc);
+			if (covers)
+				memcpy(pos, cpos, sizeof(int) * t->ncols);
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * The rows whose key column is one of keys[0..nkeys), read directly through
+ * the index (no query to plan, no tuple copied): the keys sorted and
+ * deduplicated, one index descent each, and with the index covering every
+ * column and the heap page all-visible, the index tuple itself (an
+ * index-only scan).  A key's rows come in heap order, as equal btree keys
+ * are ordered by heap position.
+ */
+static void
+scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
+				const int *pos, int64 *keys, int nkeys)
+{
+	TableRead  *t = rs->table;
+	Relation	idx = index_open(indexoid, AccessShareLock);
+	IndexScanDesc scan = index_beginscan(t->rel, idx, GetActiveSnapshot(), 1, 0);
+	TupleTableSlot *slot = table_slot_create(t->rel, NULL);
+	Buffer		vmbuffer = InvalidBuffer;
+	bool		index_only = (pos[0] > 0);
+	Datum		values[GNN_MAX_COLS];
+	bool		nulls[GNN_MAX_COLS];
+	ScanKeyData key;
+	int			n = sort_unique_keys(keys, nkeys);
+
+	scan->xs_want_itup = index_only;
+	for (int k = 0; k < n; k++)
+	{
+		ItemPointer tid;
+
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, INT8OID,
+							   idx->rd_indcollation[0], proc, Int64GetDatum(keys[k]));
+		index_rescan(scan, &key, 1, NULL, 0);
+		while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+		{
+			if (index_only &&
+				VM_ALL_VISIBLE(t->rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
+			{
+				for (int c = 0; c < t->ncols; c++)
+					values[c] = index_getattr(scan->xs_itup, pos[c],
+											  scan->xs_itupdesc, &nulls[c]);
+			}
+			else
+			{
+				if (!index_fetch_heap(scan, slot))
+					continue;	/* not visible to the snapshot */
+				for (int c = 0; c < t->ncols; c++)
+					values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+			}
+			rs->tid = tid;
+			cb(rs, values, nulls);
+		}
+		if ((k & 1023) == 1023)
+		{
+			gnn_progress_done(rs->count);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * The rows whose column keycol of the table read is one of keys[0..nkeys):
+ * through an index on it when the table is read directly and the keys are
+ * few against its rows (an index descent per key costs some ten times a
+ * row of a sequential scan), otherwise the caller's own query, which the
+ * planner makes a scan.
+ */
+static void
+scan_keys(ReadState *rs, RowCallback cb, int keycol, const int64 *keys, int nkeys)
+{
+	TableRead  *t = rs->table;
+	RegProcedure proc;
+	int			pos[GNN_MAX_COLS];
+	Oid			idx;
+
+	if (direct_readable(t->rel) && (int64) nkeys * 10 < estimate_rows(t->rel) &&
+		OidIsValid(idx = key_index(t, keycol, &proc, pos)))
+	{
+		int64	   *sorted = palloc(sizeof(int64) * Max(nkeys, 1));
+
+		if (nkeys > 0)
+			memcpy(sorted, keys, sizeof(int64) * nkeys);
+		scan_index_keys(rs, cb, idx, proc, pos, sorted, nkeys);
+		pfree(sorted);
+	}
+	else
+		scan_spi_keys(rs, cb, t->colnames[keycol], keys, nkeys);
+}
+
 
 /* ---------- nodes ---------- */
 
@@ -1287,7 +1470,7 @@ gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n)
 	r->rs.table = &r->nodes;
 	r->rs.count = r->g->nnodes;
 	r->rs.capacity = r->node_capacity;
-	scan_spi_keys(&r->rs, node_row, r->nodes.colnames[0], ids, n);
+	scan_keys(&r->rs, node_row, 0, ids, n);
 	r->g->nnodes = r->rs.count;
 	r->node_capacity = r->rs.capacity;
 	r->g->rows_read += n;
@@ -1348,7 +1531,7 @@ gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
 	r->rs.table = &r->edges;
 	r->rs.capacity = 0;
 	r->rs.edge_out = out;
-	scan_spi_keys(&r->rs, edge_ids_row, r->edges.colnames[1], dsts, n);
+	scan_keys(&r->rs, edge_ids_row, 1, dsts, n);
 	r->g->rows_read += out->n;
 }
 
