@@ -249,14 +249,42 @@ release_reg(GnnExec *ex, int reg)
 	ex->regs[reg] = NULL;
 }
 
+/*
+ * Keep the graph's features for reuse once the input register is dead, if
+ * the graph allows: their memory was counted as the graph's, so the
+ * registers' budget grows by as much.  (A later register of the same size,
+ * the last layer's output when it is as wide as the input, then needs no
+ * fresh memory.)
+ */
+static void
+release_input(GnnExec *ex, int reg)
+{
+	GnnGraph   *g = ex->g;
+	int64		bytes = g->nnodes * g->width * sizeof(float);
+
+	if (!g->x_disposable || g->ntypes > 0 || ex->regs[reg] != g->x || g->x == NULL)
+		return;
+	ex->pool[ex->npool] = g->x;
+	ex->pool_size[ex->npool++] = bytes;
+	ex->pool_bytes += bytes;
+	ex->budget += bytes;
+	ex->regs[reg] = NULL;
+	g->x = NULL;
+}
+
 static void
 free_dead_regs(GnnExec *ex, int opno)
 {
 	const GnnProgram *prog = ex->prog;
 
 	for (int r = 0; r < prog->nregs; r++)
-		if (ex->last_use[r] == opno && !gnn_program_is_input(prog, r) && ex->regs[r])
-			release_reg(ex, r);
+		if (ex->last_use[r] == opno && ex->regs[r])
+		{
+			if (!gnn_program_is_input(prog, r))
+				release_reg(ex, r);
+			else
+				release_input(ex, r);
+		}
 }
 
 /* ---------- fused blocks ---------- */

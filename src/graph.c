@@ -1257,6 +1257,8 @@ read_graph(const GnnGraphSource *source, GnnMemory *mem, bool halo)
 	g->nnodes = rs.count;
 	g->nlocal = rs.count;
 	g->rows_read = rs.count;
+	/* exactly the rows read (x then has the size of a node register) */
+	grow_nodes(&rs, Max(rs.count, 1));
 	/* (a shard's halo grows the map while its edges are read: hash only) */
 	if (!halo && dense_ids_build(&dense, g->ids, g->nnodes, mem, nodes.rel))
 		rs.dense = &dense;

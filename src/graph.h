@@ -63,6 +63,8 @@ typedef struct GnnGraph
 	int64	   *ids;			/* node index -> id */
 	int			width;			/* feature width */
 	float	   *x;				/* nnodes x width */
+	bool		x_disposable;	/* the run may reuse x's memory once no
+								 * operation reads it: x is not used after */
 	bool		has_weight;
 	GnnCsr		views[GNN_MAX_VIEWS];
 	bool		built[GNN_MAX_VIEWS];

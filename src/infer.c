@@ -318,6 +318,7 @@ gnn_infer_run(GnnModel *model, GnnGraphSource *src,
 		return;
 	}
 	g = gnn_infer_read(model, src, &mem);
+	g->x_disposable = true;
 	gnn_infer_graph(model, g, NULL, &mem, gnn_exec_cost(model->prog, g), out);
 	gnn_progress_end();
 }
