@@ -574,9 +574,13 @@ allocate_ops(GnnParallelRun *run, const GnnExec *ex, int first, int end)
 	GnnShared  *sh = run->shared;
 	const GnnProgram *prog = ex->prog;
 
+	/*
+	 * (the input features too: nothing reads them after the program, and a
+	 * later register of their size reuses their pages, already faulted in)
+	 */
 	for (int r = 0; r < prog->nregs; r++)
 		if (ex->last_use[r] < first && r != run->output &&
-			!gnn_program_is_input(prog, r) && DsaPointerIsValid(sh->regs[r]))
+			DsaPointerIsValid(sh->regs[r]))
 		{
 			dsa_free(run->area, sh->regs[r]);
 			sh->regs[r] = InvalidDsaPointer;
