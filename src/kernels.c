@@ -234,13 +234,33 @@ gnn_k_slice(float *y, const float *a, int64 rows, int wa, int start, int w)
 }
 
 /* y[e] = a[index[e]]; a's first row is node a0 */
+/*
+ * Row reads at random sources are latency-bound: a software prefetch of the
+ * source row GNN_PREFETCH_EDGES edges ahead lets that many cache misses
+ * overlap (bench/roofline_gather.c measured about twice the bandwidth of
+ * the plain loop at 16 edges ahead).  Only an access hint: the arithmetic
+ * is unchanged.
+ */
+#define GNN_PREFETCH_EDGES 16
+
+static inline void
+prefetch_row(const float *row, int width)
+{
+	for (int b = 0; b < width * (int) sizeof(float); b += 64)
+		__builtin_prefetch((const char *) row + b, 0, 0);
+}
+
 static inline void
 gnn_k_gather(float *y, const float *a, int64 a0, const int32 *index,
 			 int64 rows, int width)
 {
 	for (int64 e = 0; e < rows; e++)
+	{
+		if (e + GNN_PREFETCH_EDGES < rows)
+			prefetch_row(a + ((int64) index[e + GNN_PREFETCH_EDGES] - a0) * width, width);
 		memcpy(y + e * width, a + ((int64) index[e] - a0) * width,
 			   sizeof(float) * width);
+	}
 }
 
 /* y[e] = a[i] for every edge e into node i, lo <= i < hi */
@@ -264,6 +284,8 @@ gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
 {
 	int			c = width / heads;
 
+	int64		last = rowptr[hi];
+
 	for (int64 i = lo; i < hi; i++)
 	{
 		const float *ai = a + (i - a0) * width;
@@ -271,6 +293,9 @@ gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
 		for (int64 e = rowptr[i]; e < rowptr[i + 1]; e++)
 		{
 			const float *bj = b + ((int64) src[e] - b0) * width;
+
+			if (e + GNN_PREFETCH_EDGES < last)
+				prefetch_row(b + ((int64) src[e + GNN_PREFETCH_EDGES] - b0) * width, width);
 
 			for (int h = 0; h < heads; h++)
 			{
@@ -344,6 +369,7 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 {
 	int			heads = coef ? coef_width : 1;
 	int			c = width / heads;
+	int64		last = rowptr[hi];
 
 	for (int64 i = lo; i < hi; i++)
 	{
@@ -355,6 +381,9 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 		for (int64 e = begin; e < end; e++)
 		{
 			const float *m = msg + (msg_on_edges ? e : (int64) src[e] - m0) * width;
+
+			if (!msg_on_edges && e + GNN_PREFETCH_EDGES < last)
+				prefetch_row(msg + ((int64) src[e + GNN_PREFETCH_EDGES] - m0) * width, width);
 
 			for (int h = 0; h < heads; h++)
 			{
