@@ -84,4 +84,17 @@ WHERE p.node_id = ANY('{5, 11, 19999}');
 SELECT pg_stat_get_xact_numscans('p_edges_cover'::regclass) > 0 AS used_dst_index,
        pg_stat_get_xact_numscans('p_nodes_id'::regclass) > 0 AS used_id_index;
 COMMIT;
+-- integer columns: the index is searched with bigint keys (cross-type)
+CREATE TABLE p_nodes4 AS SELECT id::int AS id, features FROM p_nodes ORDER BY ctid;
+CREATE TABLE p_edges4 AS SELECT src::int AS src, dst::int AS dst FROM p_edges ORDER BY ctid;
+CREATE INDEX p_nodes4_id ON p_nodes4 (id);
+CREATE INDEX p_edges4_dst ON p_edges4 (dst) INCLUDE (src);
+VACUUM ANALYZE p_nodes4, p_edges4;
+BEGIN;
+SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
+FROM gnn_infer('gat_heads', 'p_edges4', 'p_nodes4') p JOIN p_full f USING (node_id)
+WHERE p.node_id = ANY('{5, 11, 19999, 2147483648}');
+SELECT pg_stat_get_xact_numscans('p_edges4_dst'::regclass) > 0 AS used_dst_index,
+       pg_stat_get_xact_numscans('p_nodes4_id'::regclass) > 0 AS used_id_index;
+COMMIT;
 RESET gnnjit.pruning;

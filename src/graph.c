@@ -61,6 +61,14 @@ typedef struct TableRead
 	Oid			types[GNN_MAX_COLS];
 } TableRead;
 
+/*
+ * Edge rows read before their endpoints are mapped to node indexes, in one
+ * pass with the id map's entries prefetched GNN_PREFETCH_IDS rows ahead:
+ * the map is read at random and each lookup is otherwise a cache miss.
+ */
+#define GNN_PENDING_EDGES 1024
+#define GNN_PREFETCH_IDS 16
+
 typedef struct ReadState ReadState;
 typedef void (*RowCallback) (ReadState *rs, Datum *values, bool *nulls);
 
@@ -93,6 +101,13 @@ struct ReadState
 	ParallelTableScanDesc pscan;
 	ItemPointer tid;
 	GnnEdgePart *part_out;
+	/*
+	 * Edges read whose endpoint ids are not mapped yet: the last npending
+	 * rows (see map_pending)
+	 */
+	int			npending;
+	int64		pend_src[GNN_PENDING_EDGES];
+	int64		pend_dst[GNN_PENDING_EDGES];
 	/* a shard's read: sources not in the node table are its halo */
 	bool		halo;
 	int64		nhalo;
@@ -556,6 +571,7 @@ scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
 	bool		nulls[GNN_MAX_COLS];
 	ScanKeyData key;
 	int			n = sort_unique_keys(keys, nkeys);
+	int64		nrows = 0;
 
 	scan->xs_want_itup = index_only;
 	for (int k = 0; k < n; k++)
@@ -583,12 +599,14 @@ scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
 			}
 			rs->tid = tid;
 			cb(rs, values, nulls);
+			if ((++nrows & 4095) == 0)
+			{
+				gnn_progress_done(rs->count);
+				CHECK_FOR_INTERRUPTS();
+			}
 		}
 		if ((k & 1023) == 1023)
-		{
-			gnn_progress_done(rs->count);
 			CHECK_FOR_INTERRUPTS();
-		}
 	}
 	if (BufferIsValid(vmbuffer))
 		ReleaseBuffer(vmbuffer);
@@ -832,6 +850,52 @@ node_index(ReadState *rs, int64 src, int64 dst, bool is_src)
 	return -1;					/* keep compiler quiet */
 }
 
+/* Prefetch the id map's entry for id */
+static inline void
+prefetch_id(const ReadState *rs, int64 id, bool is_src)
+{
+	bool		typed = (rs->src_ids && is_src);
+	const GnnDenseIds *dense = typed ? rs->src_dense : rs->dense;
+
+	if (dense)
+	{
+		uint64		k = (uint64) id - (uint64) dense->lo;
+
+		if (k < dense->span)
+			__builtin_prefetch(&dense->index[k], 0, 0);
+	}
+	else
+	{
+		const gnnid_hash *h = typed ? rs->src_ids : rs->ids;
+
+		__builtin_prefetch(&h->data[gnn_hash_id(id) & h->sizemask], 0, 0);
+	}
+}
+
+/*
+ * Map the endpoints of the pending edges, which are rows end - npending ..
+ * end - 1 of src and dst, in reading order (a shard's halo is numbered in
+ * that order)
+ */
+static void
+map_pending(ReadState *rs, int32 *src, int32 *dst, int64 end)
+{
+	int			n = rs->npending;
+	int64		first = end - n;
+
+	for (int j = 0; j < n; j++)
+	{
+		if (j + GNN_PREFETCH_IDS < n)
+		{
+			prefetch_id(rs, rs->pend_src[j + GNN_PREFETCH_IDS], true);
+			prefetch_id(rs, rs->pend_dst[j + GNN_PREFETCH_IDS], false);
+		}
+		src[first + j] = node_index(rs, rs->pend_src[j], rs->pend_dst[j], true) + rs->src_off;
+		dst[first + j] = node_index(rs, rs->pend_src[j], rs->pend_dst[j], false) + rs->dst_off;
+	}
+	rs->npending = 0;
+}
+
 static void
 edge_row(ReadState *rs, Datum *values, bool *nulls)
 {
@@ -842,7 +906,10 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 		if (nulls[c])
 			null_error(rs, rs->table->colnames[c]);
 	if (rs->count == rs->capacity)
+	{
+		map_pending(rs, rs->esrc, rs->edst, rs->count);
 		grow_edges(rs, 0);
+	}
 	src = gnn_int_datum(values[0], rs->table->types[0]);
 	dst = gnn_int_datum(values[1], rs->table->types[1]);
 	if (rs->halo)
@@ -856,14 +923,24 @@ edge_row(ReadState *rs, Datum *values, bool *nulls)
 							src, dst, RelationGetRelationName(rs->table->rel)),
 					 errdetail("A shard must hold the in-edges of its own nodes: the edges are partitioned by the hash of dst like the nodes by the hash of id.")));
 	}
-	rs->esrc[rs->count] = node_index(rs, src, dst, true) + rs->src_off;
-	rs->edst[rs->count] = node_index(rs, src, dst, false) + rs->dst_off;
+	rs->pend_src[rs->npending] = src;
+	rs->pend_dst[rs->npending++] = dst;
 	if (rs->g->has_weight)
 		rs->ew[rs->count] = edge_value(values[2], rs->table->types[2]);
 	if (rs->attr_width)
 		read_edge_attr(rs, values[rs->attr_col], rs->table->types[rs->attr_col],
 					   rs->eattr + rs->count * rs->attr_width, src, dst);
 	rs->count++;
+	if (rs->npending == GNN_PENDING_EDGES)
+		map_pending(rs, rs->esrc, rs->edst, rs->count);
+}
+
+/* Read the edge table with edge_row; every edge mapped */
+static void
+scan_edges(ReadState *rs)
+{
+	scan_table(rs, edge_row);
+	map_pending(rs, rs->esrc, rs->edst, rs->count);
 }
 
 /* Counting sort of the coordinate-form edges by target: a stable CSR */
@@ -1269,7 +1346,7 @@ read_graph(const GnnGraphSource *source, GnnMemory *mem, bool halo)
 	rs.capacity = 0;
 	grow_edges(&rs, estimate_rows(edges.rel) + 16);
 	gnn_progress_phase(GNN_PHASE_READING_EDGES, estimate_rows(edges.rel));
-	scan_table(&rs, edge_row);
+	scan_edges(&rs);
 	g->rows_read += rs.count;
 	if (halo)
 		append_halo(&rs);
@@ -1372,7 +1449,7 @@ read_edge_type(GnnGraph *g, const GnnHeteroSource *hs, int r,
 	rs.src_off = g->types[et->src].off;
 	rs.dst_off = g->types[et->dst].off;
 	grow_edges(&rs, estimate_rows(edges.rel) + 16);
-	scan_table(&rs, edge_row);
+	scan_edges(&rs);
 	g->rows_read += rs.count;
 	build_csr(&rs, GNN_VIEW(r, GNN_EDGES_AS_GIVEN));
 	table_close(edges.rel, NoLock);
@@ -1638,6 +1715,8 @@ edge_part_row(ReadState *rs, Datum *values, bool *nulls)
 		int64		cap = rs->capacity;
 		int64		newcap = Max(cap + cap / 2, 4096);
 
+		map_pending(rs, out->src, out->dst, out->n);
+
 		out->src = mem_grow(rs->mem, out->src, cap * sizeof(int32),
 							newcap * sizeof(int32), "reading the edge table");
 		out->dst = mem_grow(rs->mem, out->dst, cap * sizeof(int32),
@@ -1651,13 +1730,15 @@ edge_part_row(ReadState *rs, Datum *values, bool *nulls)
 	}
 	src = gnn_int_datum(values[0], rs->table->types[0]);
 	dst = gnn_int_datum(values[1], rs->table->types[1]);
-	out->src[out->n] = node_index(rs, src, dst, true);
-	out->dst[out->n] = node_index(rs, src, dst, false);
+	rs->pend_src[rs->npending] = src;
+	rs->pend_dst[rs->npending++] = dst;
 	out->pos[out->n] = ((uint64) ItemPointerGetBlockNumberNoCheck(rs->tid) << 16) |
 		ItemPointerGetOffsetNumberNoCheck(rs->tid);
 	if (rs->g->has_weight)
 		out->weight[out->n] = edge_value(values[2], rs->table->types[2]);
 	out->n++;
+	if (rs->npending == GNN_PENDING_EDGES)
+		map_pending(rs, out->src, out->dst, out->n);
 }
 
 /* The hash map of ids[0..n) -> 0..n-1; a repeated id is an error */
@@ -1716,6 +1797,7 @@ gnn_graph_read_edges_part(const GnnGraphSource *source,
 	rs.part_out = out;
 	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
 	scan_direct(&rs, edge_part_row);
+	map_pending(&rs, out->src, out->dst, out->n);
 	if (rs.ids)
 	{
 		gnnid_destroy(rs.ids);
