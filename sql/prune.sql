@@ -77,24 +77,23 @@ DELETE FROM p_edges WHERE src = 11 AND dst = 5 AND ctid > '(0,0)' AND ctid = (SE
 SET gnnjit.pruning = off;
 CREATE TEMP TABLE p_full AS SELECT * FROM gnn_infer('gat_heads', 'p_edges', 'p_nodes');
 RESET gnnjit.pruning;
-BEGIN;
-SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
-FROM gnn_infer('gat_heads', 'p_edges', 'p_nodes') p JOIN p_full f USING (node_id)
-WHERE p.node_id = ANY('{5, 11, 19999}');
-SELECT pg_stat_get_xact_numscans('p_edges_cover'::regclass) > 0 AS used_dst_index,
-       pg_stat_get_xact_numscans('p_nodes_id'::regclass) > 0 AS used_id_index;
-COMMIT;
+-- the targets' rows against the full graph's, and whether both indexes were
+-- scanned (in a transaction of its own)
+CREATE FUNCTION point_rows(e regclass, n regclass, eidx regclass, nidx regclass,
+                           targets bigint[])
+RETURNS TABLE (rows bigint, identical boolean, used_dst_index boolean,
+               used_id_index boolean) LANGUAGE sql AS $$
+  SELECT count(*), bool_and(p.embedding = f.embedding),
+         pg_stat_get_xact_numscans(eidx) > 0, pg_stat_get_xact_numscans(nidx) > 0
+  FROM gnn_infer('gat_heads', e, n) p JOIN p_full f USING (node_id)
+  WHERE p.node_id = ANY(targets) $$;
+SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_cover', 'p_nodes_id', '{5, 11, 19999}');
 -- integer columns: the index is searched with bigint keys (cross-type)
 CREATE TABLE p_nodes4 AS SELECT id::int AS id, features FROM p_nodes ORDER BY ctid;
 CREATE TABLE p_edges4 AS SELECT src::int AS src, dst::int AS dst FROM p_edges ORDER BY ctid;
 CREATE INDEX p_nodes4_id ON p_nodes4 (id);
 CREATE INDEX p_edges4_dst ON p_edges4 (dst) INCLUDE (src);
 VACUUM ANALYZE p_nodes4, p_edges4;
-BEGIN;
-SELECT count(*), bool_and(p.embedding = f.embedding) AS identical
-FROM gnn_infer('gat_heads', 'p_edges4', 'p_nodes4') p JOIN p_full f USING (node_id)
-WHERE p.node_id = ANY('{5, 11, 19999, 2147483648}');
-SELECT pg_stat_get_xact_numscans('p_edges4_dst'::regclass) > 0 AS used_dst_index,
-       pg_stat_get_xact_numscans('p_nodes4_id'::regclass) > 0 AS used_id_index;
-COMMIT;
+SELECT * FROM point_rows('p_edges4', 'p_nodes4', 'p_edges4_dst', 'p_nodes4_id',
+                         '{5, 11, 19999, 2147483648}');
 RESET gnnjit.pruning;
