@@ -358,6 +358,8 @@ lw_emit_linear(LowerCtx *ctx, int a, const float *w, const float *bias, int out)
 
 	op->weight = w;
 	op->bias = bias;
+	/* over edges (GATConv's lin_edge): their view, as emit_unary's */
+	op->view = ra.view;
 	return r;
 }
 

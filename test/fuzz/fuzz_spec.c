@@ -354,6 +354,11 @@ check_op(const GnnProgram *prog, int i)
 				  "bad edge weight");
 			CHECK(isfinite(op->alpha), i, "non-finite loop fill");
 			break;
+		case GNN_OP_EDGE_ATTR:
+			CHECK(!ra && !rb && out->space == GNN_SPACE_EDGE &&
+				  w == prog->attr_width[GNN_VIEW_ETYPE(op->view)], i,
+				  "bad edge features");
+			break;
 		case GNN_OP_GATHER_SRC:
 		case GNN_OP_GATHER_DST:
 			CHECK(ra && !rb && ra->space == GNN_SPACE_NODE &&
@@ -585,7 +590,8 @@ check_program(const GnnProgram *prog, const GnnJson *spec)
 		CHECK(op->b < 0 || def[op->b] >= 0, i, "r%d read before written", op->b);
 		CHECK(def[op->out] < 0, i, "r%d written twice", op->out);
 		CHECK(op->kind == GNN_OP_INPUT || op->a >= 0 ||
-			  op->kind == GNN_OP_EDGE_WEIGHT, i, "no operand");
+			  op->kind == GNN_OP_EDGE_WEIGHT || op->kind == GNN_OP_EDGE_ATTR,
+			  i, "no operand");
 		def[op->out] = i;
 		if (op->a >= 0)
 			lastread[op->a] = i;
@@ -723,6 +729,16 @@ run_program(const GnnProgram *prog, bool weighted)
 	env.fill_loop[GNN_EDGES_ONE_SELF_LOOP] = graph_fill_loop;
 	env.regs = regs;
 	env.row0 = palloc0(sizeof(int64) * prog->nregs);
+	/* edge features (GATConv's edge_dim), if read: a row per edge */
+	for (int v = 0; v < GRAPH_VIEWS && prog->attr_width[0] > 0; v++)
+	{
+		int64		n = graph_rowptr[v][GRAPH_NODES] * prog->attr_width[0];
+		float	   *attr = palloc(sizeof(float) * n);
+
+		for (int64 j = 0; j < n; j++)
+			attr[j] = (float) ((j * 5) % 7) / 3.0f - 1.0f;
+		env.attr[v] = attr;
+	}
 
 	x = palloc(sizeof(float) * GRAPH_NODES * in_width);
 	for (int i = 0; i < GRAPH_NODES * in_width; i++)
