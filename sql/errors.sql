@@ -42,6 +42,8 @@ SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "Linear", "pre
 SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "Linear", "prefix": "lin", "bias": "yes"}]}', (SELECT lin FROM w))$$);
 SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "SAGEConv", "prefix": "c", "aggr": "median"}]}', (SELECT sage FROM w))$$);
 SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "ReLU"}]}', (SELECT lin FROM w))$$);
+-- a Program whose output is its input: nothing computed
+SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "Program", "in_channels": 2, "modules": [{"module": "get_vertex", "out": "x"}], "output": "x"}]}', (SELECT lin FROM w))$$);
 -- widths that do not chain
 SELECT try($$SELECT gnn_create_model('bad', '{"layers": [{"type": "Linear", "prefix": "lin"}, {"type": "Linear", "prefix": "lin", "in_channels": 3, "out_channels": 2}]}', (SELECT lin FROM w))$$);
 -- a missing tensor, a mis-shaped tensor, a tensor of the wrong dtype

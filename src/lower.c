@@ -1331,6 +1331,9 @@ gnn_lower(const GnnJson *spec, const GnnSafetensors *st, GnnProgram **result,
 	if (ctx.width < 0)
 		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
 						 "model spec has no layer with weights, so its input width is unknown");
+	if (ctx.cur == ctx.b.prog->input)
+		return gnn_error(err, GNN_SQLSTATE_INVALID_PARAMETER,
+						 "model spec computes nothing: its output is its input");
 	fix_input_width(ctx.b.prog, 0, ctx.input_width);
 	gnn_program_finish(&ctx.b, ctx.cur);
 	*result = ctx.b.prog;
