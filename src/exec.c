@@ -262,7 +262,7 @@ release_input(GnnExec *ex, int reg)
 	GnnGraph   *g = ex->g;
 	int64		bytes = g->nnodes * g->width * sizeof(float);
 
-	if (!g->x_disposable || g->ntypes > 0 || ex->regs[reg] != g->x || g->x == NULL)
+	if (!g->x_disposable || g->ntypes > 0 || ex->regs[reg] != g->x)
 		return;
 	ex->pool[ex->npool] = g->x;
 	ex->pool_size[ex->npool++] = bytes;

@@ -824,12 +824,26 @@ halo_index(ReadState *rs, int64 id)
 	return e->index;
 }
 
+/*
+ * The id map of an edge's source or target: a heterogeneous edge type's
+ * sources have their own node type's; the array form if built, else the
+ * hash (returned in *hash)
+ */
+static inline const GnnDenseIds *
+id_map(const ReadState *rs, bool is_src, gnnid_hash **hash)
+{
+	bool		typed = (rs->src_ids && is_src);
+
+	*hash = typed ? rs->src_ids : rs->ids;
+	return typed ? rs->src_dense : rs->dense;
+}
+
 static int32
 node_index(ReadState *rs, int64 src, int64 dst, bool is_src)
 {
 	int64		id = is_src ? src : dst;
-	bool		typed = (rs->src_ids && is_src);
-	const GnnDenseIds *dense = typed ? rs->src_dense : rs->dense;
+	gnnid_hash *hash;
+	const GnnDenseIds *dense = id_map(rs, is_src, &hash);
 	GnnIdEntry *e;
 
 	if (dense)
@@ -839,7 +853,7 @@ node_index(ReadState *rs, int64 src, int64 dst, bool is_src)
 		if (index >= 0)
 			return index;
 	}
-	else if ((e = gnnid_lookup(typed ? rs->src_ids : rs->ids, id)) != NULL)
+	else if ((e = gnnid_lookup(hash, id)) != NULL)
 		return e->index;
 	if (rs->halo && is_src)
 		return halo_index(rs, id);
@@ -854,8 +868,8 @@ node_index(ReadState *rs, int64 src, int64 dst, bool is_src)
 static inline void
 prefetch_id(const ReadState *rs, int64 id, bool is_src)
 {
-	bool		typed = (rs->src_ids && is_src);
-	const GnnDenseIds *dense = typed ? rs->src_dense : rs->dense;
+	gnnid_hash *hash;
+	const GnnDenseIds *dense = id_map(rs, is_src, &hash);
 
 	if (dense)
 	{
@@ -865,11 +879,7 @@ prefetch_id(const ReadState *rs, int64 id, bool is_src)
 			__builtin_prefetch(&dense->index[k], 0, 0);
 	}
 	else
-	{
-		const gnnid_hash *h = typed ? rs->src_ids : rs->ids;
-
-		__builtin_prefetch(&h->data[gnn_hash_id(id) & h->sizemask], 0, 0);
-	}
+		__builtin_prefetch(&hash->data[gnn_hash_id(id) & hash->sizemask], 0, 0);
 }
 
 /*

@@ -269,11 +269,18 @@ gnn_k_slice(float *y, const float *a, int64 rows, int wa, int start, int w)
  */
 #define GNN_PREFETCH_EDGES 16
 
+/* Prefetch the row of a (first row a0) at index[e + GNN_PREFETCH_EDGES] */
 static inline void
-prefetch_row(const float *row, int width)
+prefetch_ahead(const float *a, int64 a0, const int32 *index, int64 e,
+			   int64 end, int width)
 {
+	const char *row;
+
+	if (e + GNN_PREFETCH_EDGES >= end)
+		return;
+	row = (const char *) (a + ((int64) index[e + GNN_PREFETCH_EDGES] - a0) * width);
 	for (int b = 0; b < width * (int) sizeof(float); b += 64)
-		__builtin_prefetch((const char *) row + b, 0, 0);
+		__builtin_prefetch(row + b, 0, 0);
 }
 
 static inline void
@@ -282,8 +289,7 @@ gnn_k_gather(float *y, const float *a, int64 a0, const int32 *index,
 {
 	for (int64 e = 0; e < rows; e++)
 	{
-		if (e + GNN_PREFETCH_EDGES < rows)
-			prefetch_row(a + ((int64) index[e + GNN_PREFETCH_EDGES] - a0) * width, width);
+		prefetch_ahead(a, a0, index, e, rows, width);
 		memcpy(y + e * width, a + ((int64) index[e] - a0) * width,
 			   sizeof(float) * width);
 	}
@@ -320,8 +326,7 @@ gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
 		{
 			const float *bj = b + ((int64) src[e] - b0) * width;
 
-			if (e + GNN_PREFETCH_EDGES < last)
-				prefetch_row(b + ((int64) src[e + GNN_PREFETCH_EDGES] - b0) * width, width);
+			prefetch_ahead(b, b0, src, e, last, width);
 
 			for (int h = 0; h < heads; h++)
 			{
@@ -408,8 +413,8 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 		{
 			const float *m = msg + (msg_on_edges ? e : (int64) src[e] - m0) * width;
 
-			if (!msg_on_edges && e + GNN_PREFETCH_EDGES < last)
-				prefetch_row(msg + ((int64) src[e + GNN_PREFETCH_EDGES] - m0) * width, width);
+			if (!msg_on_edges)
+				prefetch_ahead(msg, m0, src, e, last, width);
 
 			for (int h = 0; h < heads; h++)
 			{
