@@ -197,10 +197,10 @@ extern Size gnn_graph_pscan_size(Oid relid, Snapshot snapshot);
 extern void gnn_graph_pscan_init(Oid relid, ParallelTableScanDesc pscan,
 								 Snapshot snapshot);
 extern GnnGraph *gnn_graph_read_nodes_part(const GnnGraphSource *source,
-										   ParallelTableScanDesc pscan,
+										   ParallelTableScanDesc pscan, int nparts,
 										   GnnMemory *mem);
 extern void gnn_graph_read_edges_part(const GnnGraphSource *source,
-									  ParallelTableScanDesc pscan,
+									  ParallelTableScanDesc pscan, int nparts,
 									  const int64 *ids, int64 nnodes,
 									  GnnMemory *mem, GnnEdgePart *out);
 extern int64 gnn_graph_view_edges(const GnnGraph *g, int view);

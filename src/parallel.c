@@ -244,7 +244,7 @@ read_nodes_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 	GnnShared  *sh = run->shared;
 	GnnGraph   *part = gnn_graph_read_nodes_part(src,
 												 (ParallelTableScanDesc) ((char *) sh + sh->node_pscan),
-												 mem);
+												 sh->max_participants, mem);
 	int			w = src->width;
 
 	sh->node_count[me] = part->nnodes;
@@ -389,7 +389,7 @@ read_edges_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 	PosEdge    *tmp;
 
 	gnn_graph_read_edges_part(src, (ParallelTableScanDesc) ((char *) sh + sh->edge_pscan),
-							  dsa_get_address(run->area, sh->ids), n, mem, &part);
+							  sh->max_participants, dsa_get_address(run->area, sh->ids), n, mem, &part);
 	for (int64 e = 0; e < part.n; e++)
 		offsets[me * n + part.dst[e]]++;
 	sh->edge_count[me] = part.n;
