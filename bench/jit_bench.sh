@@ -65,12 +65,17 @@ if [ "${GNN_BENCH_CLUSTER:-}" != 1 ]; then
 	. tools/packages.sh
 	ensure_packages python3-torch python3-numpy python3-psycopg2
 	bash tools/setup.sh
+	. bench/hugepages.sh
+	reserve_huge_pages 2048
+	status=0
 	# settings for a 24 GB machine; one connection at a time runs here
-	exec pg_virtualenv -t \
-		-o shared_buffers=2GB -o max_wal_size=8GB -o work_mem=2GB \
+	pg_virtualenv -t \
+		-o shared_buffers=2GB -o huge_pages=$HUGE_PAGES -o max_wal_size=8GB -o work_mem=2GB \
 		-o maintenance_work_mem=1GB -o gnnjit.max_memory=16GB \
 		-o max_parallel_workers_per_gather=0 \
-		env GNN_BENCH_CLUSTER=1 bash "$SELF" "$NODES" "$EDGES"
+		env GNN_BENCH_CLUSTER=1 bash "$SELF" "$NODES" "$EDGES" || status=$?
+	release_huge_pages
+	exit $status
 fi
 
 # ---------------------------------------------------------------------------

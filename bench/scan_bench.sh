@@ -19,6 +19,9 @@
 #              after a warm-up query (model compiled, pages in shared
 #              buffers), and each in a new session (connecting, loading and
 #              compiling the model included).
+# The cluster: shared_buffers = 4GB, min_dynamic_shared_memory = 3GB (the
+# parallel plan's graph and layer buffers), in huge pages when run as root
+# (bench/hugepages.sh; GNN_BENCH_HUGE_PAGES=0 to compare without).
 # Medians of 5 runs (serial, parallel alternate); point-query median, 90th
 # percentile, how many took under 10 ms, and each one's receptive field.
 # Checks that parallel and point-query rows equal the serial rows bit for
@@ -33,9 +36,17 @@ EDGES=${2:-16000000}
 
 if [ "${GNN_BENCH_CLUSTER:-}" != 1 ]; then
 	bash tools/setup.sh
-	exec env GNN_BENCH_CLUSTER=1 pg_virtualenv -t \
-		-o shared_buffers=4GB -o max_wal_size=8GB -o max_parallel_workers_per_gather=1 \
-		bash "$SELF" "$NODES" "$EDGES"
+	. bench/hugepages.sh
+	# shared buffers for both tables; the parallel plan's graph and layer
+	# buffers in preallocated dynamic shared memory
+	reserve_huge_pages 7168
+	status=0
+	env GNN_BENCH_CLUSTER=1 pg_virtualenv -t \
+		-o shared_buffers=4GB -o min_dynamic_shared_memory=3GB \
+		-o huge_pages=$HUGE_PAGES -o max_wal_size=8GB -o max_parallel_workers_per_gather=1 \
+		bash "$SELF" "$NODES" "$EDGES" || status=$?
+	release_huge_pages
+	exit $status
 fi
 
 mkdir -p bench/results

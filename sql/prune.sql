@@ -88,6 +88,9 @@ RETURNS TABLE (rows bigint, identical boolean, used_dst_index boolean,
   FROM gnn_infer('gat_heads', e, n) p JOIN p_full f USING (node_id)
   WHERE p.node_id = ANY(targets) $$;
 SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_cover', 'p_nodes_id', '{5, 11, 19999}');
+-- twenty consecutive targets, their neighbourhoods overlapping
+SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_cover', 'p_nodes_id',
+                         ARRAY(SELECT generate_series(100, 119)::bigint));
 -- integer columns: the index is searched with bigint keys (cross-type)
 CREATE TABLE p_nodes4 AS SELECT id::int AS id, features FROM p_nodes ORDER BY ctid;
 CREATE TABLE p_edges4 AS SELECT src::int AS src, dst::int AS dst FROM p_edges ORDER BY ctid;

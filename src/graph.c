@@ -1570,6 +1570,9 @@ gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n)
 	r->rs.table = &r->nodes;
 	r->rs.count = r->g->nnodes;
 	r->rs.capacity = r->node_capacity;
+	/* room for all of them at once, not grown row by row */
+	if (r->rs.count + n > r->rs.capacity)
+		grow_nodes(&r->rs, Max(r->rs.count + n, r->rs.capacity + r->rs.capacity / 2));
 	scan_keys(&r->rs, node_row, 0, ids, n);
 	r->g->nnodes = r->rs.count;
 	r->node_capacity = r->rs.capacity;

@@ -504,7 +504,6 @@ build_nodes(Prune *p, GnnGraph *g, const int32 *pos, const int64 *off)
 		nt->width = g->ntypes > 0 ? read->types[t].width : g->width;
 		nt->x = gnn_mem_alloc(p->mem, Max(nt->n, 1) * (int64) Max(nt->width, 1) * sizeof(float),
 							  "the receptive field");
-		memset(nt->x, 0, Max(nt->n, 1) * (int64) Max(nt->width, 1) * sizeof(float));
 	}
 	for (int32 v = 0; v < p->n; v++)
 	{
@@ -512,12 +511,15 @@ build_nodes(Prune *p, GnnGraph *g, const int32 *pos, const int64 *off)
 		const GnnNodeType *rt = g->ntypes > 0 ? &read->types[t] : NULL;
 		GnnNodeType *nt = &g->types[t];
 		int64		r = p->whole ? p->id[v] : gnn_reader_node(p->reader, p->id[v]);
+		float	   *row = nt->x + (pos[v] - nt->off) * nt->width;
 
 		g->ids[pos[v]] = rt ? read->ids[r] : p->id[v];
-		if (r >= 0 && nt->width > 0)
-			memcpy(nt->x + (pos[v] - nt->off) * nt->width,
-				   (rt ? rt->x + (r - rt->off) * rt->width : read->x + r * nt->width),
+		/* every row is written: features, or zeros where none were read */
+		if (r >= 0)
+			memcpy(row, (rt ? rt->x + (r - rt->off) * rt->width : read->x + r * nt->width),
 				   sizeof(float) * nt->width);
+		else
+			memset(row, 0, sizeof(float) * nt->width);
 	}
 	g->x = g->types[0].x;
 	g->width = g->types[0].width;
