@@ -73,6 +73,23 @@ JOIN gnn_infer('gcn_mix', 'd_edges', 'd_nodes', weight => 'weight') s USING (nod
 JOIN d_map m ON m.did = p.node_id
 JOIN run_portable f ON f.name = 'gcn_mix' AND f.node_id = m.id;
 SET max_parallel_workers_per_gather = 2;
+-- a node table whose statistics undercount its rows (taken when its rows
+-- were wide): the shared node arrays, sized by the estimate, overflow, and
+-- the rows that did not fit are moved in by their readers
+CREATE TABLE o_nodes (id bigint, features real[]) WITH (autovacuum_enabled = off);
+INSERT INTO o_nodes SELECT -i, array_fill(0::real, ARRAY[400]) FROM generate_series(1, 200) i;
+ANALYZE o_nodes;
+DELETE FROM o_nodes;
+INSERT INTO o_nodes
+  SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(3 * i), 0.5]::real[]
+  FROM generate_series(0, 29999) i;
+CREATE TABLE o_edges AS
+  SELECT (i * 7919) % 30000 AS src, i % 30000 AS dst FROM generate_series(0, 89999) i;
+SELECT parallel_into('o_par', $$SELECT * FROM gnn_infer('sage2', 'o_edges', 'o_nodes')$$);
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*), bool_and(p.embedding = s.embedding) AS identical
+FROM o_par p JOIN gnn_infer('sage2', 'o_edges', 'o_nodes') s USING (node_id);
+SET max_parallel_workers_per_gather = 2;
 -- a repeated id is found by the parallel read's id map too
 INSERT INTO d_nodes SELECT 3, features FROM d_nodes WHERE id = 3;
 SELECT try($$SELECT parallel_into('d_dup', 'SELECT * FROM gnn_infer(''gcn_mix'', ''d_edges'', ''d_nodes'')')$$);

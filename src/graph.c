@@ -99,6 +99,8 @@ struct ReadState
 	GnnEdgeList *edge_out;
 	/* a parallel scan's share, and the current row's position */
 	ParallelTableScanDesc pscan;
+	const GnnNodeChunks *chunks;	/* node rows go to these shared arrays */
+	int64		chunk_start;	/* the current chunk's first row, or -1 */
 	ItemPointer tid;
 	GnnEdgePart *part_out;
 	/*
@@ -340,7 +342,7 @@ scan_direct(ReadState *rs, RowCallback cb)
 		table_beginscan_strat(t->rel, GetActiveSnapshot(), 0, NULL, true, false);
 	Datum		values[GNN_MAX_COLS];
 	bool		nulls[GNN_MAX_COLS];
-	uint32		n = 0;
+	int64		n = 0;
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
@@ -350,7 +352,7 @@ scan_direct(ReadState *rs, RowCallback cb)
 		cb(rs, values, nulls);
 		if ((++n & 1023) == 0)
 		{
-			gnn_progress_done(rs->count);
+			gnn_progress_done(n);
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -735,6 +737,34 @@ duplicate_id_error(int64 id, Relation rel)
 					id, RelationGetRelationName(rel))));
 }
 
+/*
+ * Room for more node rows: the next chunk of the shared arrays when reading
+ * into them (once they are full, this process's own arrays), otherwise the
+ * arrays grown.
+ */
+static void
+next_node_rows(ReadState *rs)
+{
+	const GnnNodeChunks *c = rs->chunks;
+
+	if (c && rs->g->ids == c->ids)
+	{
+		uint64		start = pg_atomic_fetch_add_u64(c->next, GNN_NODE_CHUNK);
+
+		if (start + GNN_NODE_CHUNK <= (uint64) c->capacity)
+		{
+			rs->chunk_start = start;
+			rs->count = start;
+			rs->capacity = start + GNN_NODE_CHUNK;
+			return;
+		}
+		rs->g->ids = NULL;
+		rs->g->x = NULL;
+		rs->count = rs->capacity = 0;
+	}
+	grow_nodes(rs, 0);
+}
+
 static void
 node_row(ReadState *rs, Datum *values, bool *nulls)
 {
@@ -749,7 +779,7 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 		null_error(rs, rs->table->colnames[1]);
 	id = gnn_int_datum(values[0], rs->table->types[0]);
 	if (rs->count == rs->capacity)
-		grow_nodes(rs, 0);
+		next_node_rows(rs);
 
 	e = gnnid_insert(rs->ids, id, &found);
 	if (found)
@@ -1692,48 +1722,55 @@ gnn_graph_pscan_init(Oid relid, ParallelTableScanDesc pscan, Snapshot snapshot)
 }
 
 /*
- * This process's share of the node table: ids and features, in the
- * returned graph (no edges).
+ * This process's share of a parallel scan of the node table, written
+ * straight into the shared arrays of chunks, a chunk of GNN_NODE_CHUNK rows
+ * claimed at a time (no private copy to make, no fresh memory to fault in:
+ * the shared arrays come from memory the server set aside).  The rows are
+ * in the chunks' order, not the table's, which nothing depends on.  Rows
+ * that find the shared arrays full go to arrays of this process's own,
+ * share->overflow, for the caller to move.
  */
-GnnGraph *
-gnn_graph_read_nodes_part(const GnnGraphSource *source,
-						  ParallelTableScanDesc pscan, int nparts,
-						  GnnMemory *mem)
+void
+gnn_graph_read_nodes_shared(const GnnGraphSource *source,
+							ParallelTableScanDesc pscan,
+							const GnnNodeChunks *chunks, GnnMemory *mem,
+							GnnNodeShare *share)
 {
 	GnnGraph   *g = palloc0(sizeof(GnnGraph));
 	TableRead	nodes,
 				edges;
 	ReadState	rs;
-	int64		est;
 
 	open_sources(source, &nodes, &edges);
 	g->width = source->width;
 	g->mem = mem;
+	g->ids = chunks->ids;
+	g->x = chunks->x;
 	memset(&rs, 0, sizeof(rs));
 	rs.g = g;
 	rs.mem = mem;
 	rs.table = &nodes;
 	rs.pscan = pscan;
-
-	/*
-	 * Size the arrays and the id map for an even share of the planner's
-	 * estimate (a tenth more for an uneven one): growing them by copying
-	 * costs more than reading the rows.
-	 */
-	est = Min(estimate_rows(nodes.rel) / Max(nparts, 1) * 11 / 10 + 1024,
-			  PG_INT32_MAX);
-	gnn_mem_reserve(mem, est * 2 * sizeof(GnnIdEntry), "the node id map");
-	rs.ids = gnnid_create(CurrentMemoryContext, est, NULL);
-	grow_nodes(&rs, est);
+	rs.chunks = chunks;
+	rs.chunk_start = -1;
+	rs.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
 	gnn_progress_phase(GNN_PHASE_READING_NODES, 0);
 	scan_direct(&rs, node_row);
-	g->nnodes = rs.count;
-	g->rows_read = rs.count;
 	gnnid_destroy(rs.ids);
-	gnn_mem_release(mem, est * 2 * sizeof(GnnIdEntry));
 	table_close(nodes.rel, NoLock);
 	table_close(edges.rel, NoLock);
-	return g;
+
+	share->last_start = rs.chunk_start;
+	share->overflow = NULL;
+	if (g->ids == chunks->ids)
+		share->last_fill = rs.count - Max(rs.chunk_start, 0);
+	else
+	{
+		/* the last shared chunk was full; the rest is this process's */
+		share->last_fill = GNN_NODE_CHUNK;
+		g->nnodes = g->rows_read = rs.count;
+		share->overflow = g;
+	}
 }
 
 /* Grow the arrays of this process's share of the edges to newcap rows */

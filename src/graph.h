@@ -14,6 +14,7 @@
 #define GNN_GRAPH_H
 
 #include "access/relscan.h"
+#include "port/atomics.h"
 #include "utils/snapshot.h"
 
 #include "program.h"
@@ -139,6 +140,28 @@ typedef struct GnnEdgeList
 typedef struct GnnGraphReader GnnGraphReader;
 
 /* One process's share of the edges of a parallel read */
+/*
+ * Shared arrays that the participants of a parallel read write node rows
+ * into, each claiming GNN_NODE_CHUNK rows at a time from *next.
+ */
+#define GNN_NODE_CHUNK 4096
+
+typedef struct GnnNodeChunks
+{
+	int64	   *ids;
+	float	   *x;
+	int64		capacity;		/* rows */
+	pg_atomic_uint64 *next;		/* the first row not claimed */
+} GnnNodeChunks;
+
+/* What one participant's read left: all its chunks full but the last */
+typedef struct GnnNodeShare
+{
+	int64		last_start;		/* its last chunk's first row, or -1 */
+	int64		last_fill;		/* rows in that chunk */
+	GnnGraph   *overflow;		/* rows that found the arrays full, or NULL */
+} GnnNodeShare;
+
 typedef struct GnnEdgePart
 {
 	int64		n;
@@ -196,9 +219,10 @@ extern bool gnn_graph_parallel_readable(const GnnGraphSource *source);
 extern Size gnn_graph_pscan_size(Oid relid, Snapshot snapshot);
 extern void gnn_graph_pscan_init(Oid relid, ParallelTableScanDesc pscan,
 								 Snapshot snapshot);
-extern GnnGraph *gnn_graph_read_nodes_part(const GnnGraphSource *source,
-										   ParallelTableScanDesc pscan, int nparts,
-										   GnnMemory *mem);
+extern void gnn_graph_read_nodes_shared(const GnnGraphSource *source,
+										ParallelTableScanDesc pscan,
+										const GnnNodeChunks *chunks,
+										GnnMemory *mem, GnnNodeShare *share);
 extern void gnn_graph_read_edges_part(const GnnGraphSource *source,
 									  ParallelTableScanDesc pscan, int nparts,
 									  const int64 *ids, int64 nnodes,

@@ -34,6 +34,7 @@
 #include "port/atomics.h"
 #include "portability/instr_time.h"
 #include "storage/barrier.h"
+#include "storage/condition_variable.h"
 #include "utils/dsa.h"
 #include "utils/memutils.h"
 #include "utils/snapshot.h"
@@ -68,7 +69,13 @@ struct GnnShared
 	pg_atomic_uint32 next_participant;
 	Size		node_pscan;		/* offsets of the parallel scans' state */
 	Size		edge_pscan;
-	int64		node_count[GNN_MAX_PARTICIPANTS];
+	pg_atomic_uint32 node_arrays;	/* 0, 1 being allocated, 2 allocated */
+	ConditionVariable node_arrays_cv;
+	int64		node_capacity;
+	pg_atomic_uint64 next_node;	/* the first row not claimed */
+	int64		node_last_start[GNN_MAX_PARTICIPANTS];
+	int64		node_last_fill[GNN_MAX_PARTICIPANTS];
+	int64		node_count[GNN_MAX_PARTICIPANTS];	/* rows that overflowed */
 	int64		node_offset[GNN_MAX_PARTICIPANTS];
 	int64		edge_count[GNN_MAX_PARTICIPANTS];
 	dsa_pointer offsets;		/* participants x nodes: where edges go */
@@ -129,6 +136,11 @@ gnn_parallel_init(GnnShared *sh, const GnnGraphSource *source,
 							 snapshot);
 	}
 	pg_atomic_init_u32(&sh->next_participant, 0);
+	pg_atomic_init_u32(&sh->node_arrays, 0);
+	ConditionVariableInit(&sh->node_arrays_cv);
+	pg_atomic_init_u64(&sh->next_node, 0);
+	for (int p = 0; p < GNN_MAX_PARTICIPANTS; p++)
+		sh->node_last_start[p] = -1;	/* none, for those that never come */
 	pg_atomic_init_u32(&sh->reader, 0);
 	pg_atomic_init_u64(&sh->next, 0);
 	BarrierInit(&sh->barrier, 0);
@@ -237,44 +249,185 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
 
 /* ---------- reading in parallel ---------- */
 
-/* Nodes: every participant reads a share, then copies it into place */
+/*
+ * The shared node arrays, allocated by the first participant to come (the
+ * others wait for it): room for the planner's estimate of the rows and a
+ * twentieth more, and a chunk for each participant to leave partly filled.
+ */
+static void
+share_node_arrays(GnnParallelRun *run, GnnGraphSource *src)
+{
+	GnnShared  *sh = run->shared;
+	uint32		expected = 0;
+
+	if (pg_atomic_compare_exchange_u32(&sh->node_arrays, &expected, 1))
+	{
+		int64		nnodes,
+					nedges;
+		int64		cap;
+
+		(void) gnn_graph_estimate_bytes(src, &nnodes, &nedges);
+		cap = nnodes + nnodes / 20 + (int64) GNN_NODE_CHUNK * sh->max_participants;
+		cap = Min(TYPEALIGN_DOWN(GNN_NODE_CHUNK, cap), TYPEALIGN_DOWN(GNN_NODE_CHUNK, PG_INT32_MAX));
+		sh->ids = dsa_allocate_extended(run->area, cap * sizeof(int64), DSA_ALLOC_HUGE);
+		sh->regs[run->input] = dsa_allocate_extended(run->area,
+													 cap * src->width * sizeof(float),
+													 DSA_ALLOC_HUGE);
+		sh->node_capacity = cap;
+		pg_write_barrier();
+		pg_atomic_write_u32(&sh->node_arrays, 2);
+		ConditionVariableBroadcast(&sh->node_arrays_cv);
+		return;
+	}
+	ConditionVariablePrepareToSleep(&sh->node_arrays_cv);
+	while (pg_atomic_read_u32(&sh->node_arrays) != 2)
+		ConditionVariableSleep(&sh->node_arrays_cv, WAIT_EVENT_PARALLEL_FINISH);
+	ConditionVariableCancelSleep();
+	pg_read_barrier();
+}
+
+/* Rows in chunk k of the shared node arrays (all full but the last ones) */
+static int64
+chunk_fill(const GnnShared *sh, int64 k)
+{
+	for (int p = 0; p < sh->max_participants; p++)
+		if (sh->node_last_start[p] == k * GNN_NODE_CHUNK)
+			return sh->node_last_fill[p];
+	return GNN_NODE_CHUNK;
+}
+
+/* The first row at or after row that no chunk filled */
+static int64
+next_hole(const GnnShared *sh, int64 row)
+{
+	for (;;)
+	{
+		int64		k = row / GNN_NODE_CHUNK;
+		int64		fill = chunk_fill(sh, k);
+
+		if (row - k * GNN_NODE_CHUNK < fill)
+			row = k * GNN_NODE_CHUNK + fill;
+		else
+			return row;
+	}
+}
+
+/*
+ * Close the gaps the participants' last, partly filled chunks left: the
+ * rows past the end of the n rows move into them (at most a chunk per
+ * participant moves).  Returns n.
+ */
+static int64
+compact_nodes(GnnParallelRun *run, int w)
+{
+	GnnShared  *sh = run->shared;
+	int64	   *ids = dsa_get_address(run->area, sh->ids);
+	float	   *x = dsa_get_address(run->area, sh->regs[run->input]);
+	int64		nchunks = Min(pg_atomic_read_u64(&sh->next_node),
+							  (uint64) sh->node_capacity) / GNN_NODE_CHUNK;
+	int64		n = nchunks * GNN_NODE_CHUNK;
+	int64		hole = 0;
+
+	for (int p = 0; p < sh->max_participants; p++)
+		if (sh->node_last_start[p] >= 0)
+			n -= GNN_NODE_CHUNK - sh->node_last_fill[p];
+
+	/* each row at n or past it goes to the next hole below n */
+	for (int64 k = n / GNN_NODE_CHUNK; k < nchunks; k++)
+	{
+		int64		end = k * GNN_NODE_CHUNK + chunk_fill(sh, k);
+
+		for (int64 from = Max(k * GNN_NODE_CHUNK, n); from < end; from++)
+		{
+			hole = next_hole(sh, hole);
+			ids[hole] = ids[from];
+			memcpy(x + hole * w, x + from * w, sizeof(float) * w);
+			hole++;
+		}
+	}
+	return n;
+}
+
+/*
+ * With the shared arrays too small (the estimate was low), arrays of the
+ * exact size: the n rows there first, then room for every participant's
+ * overflow at node_offset[p].
+ */
+static void
+grow_node_arrays(GnnParallelRun *run, int64 n, int w)
+{
+	GnnShared  *sh = run->shared;
+	int64		total = n;
+	dsa_pointer ids,
+				x;
+
+	for (int p = 0; p < sh->max_participants; p++)
+	{
+		sh->node_offset[p] = total;
+		total += sh->node_count[p];
+	}
+	if (total > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("gnn_infer supports at most %d nodes", PG_INT32_MAX)));
+	ids = dsa_allocate_extended(run->area, Max(total, 1) * sizeof(int64), DSA_ALLOC_HUGE);
+	x = dsa_allocate_extended(run->area, Max(total, 1) * w * sizeof(float), DSA_ALLOC_HUGE);
+	memcpy(dsa_get_address(run->area, ids), dsa_get_address(run->area, sh->ids),
+		   sizeof(int64) * n);
+	memcpy(dsa_get_address(run->area, x), dsa_get_address(run->area, sh->regs[run->input]),
+		   sizeof(float) * n * w);
+	dsa_free(run->area, sh->ids);
+	dsa_free(run->area, sh->regs[run->input]);
+	sh->ids = ids;
+	sh->regs[run->input] = x;
+	sh->nnodes = total;
+}
+
+/*
+ * Nodes: every participant reads a share into the shared arrays; the
+ * gaps closed, rows that did not fit are moved in by their readers.
+ */
 static void
 read_nodes_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem)
 {
 	GnnShared  *sh = run->shared;
-	GnnGraph   *part = gnn_graph_read_nodes_part(src,
-												 (ParallelTableScanDesc) ((char *) sh + sh->node_pscan),
-												 sh->max_participants, mem);
+	GnnNodeChunks chunks;
+	GnnNodeShare share;
 	int			w = src->width;
 
-	sh->node_count[me] = part->nnodes;
+	share_node_arrays(run, src);
+	chunks.ids = dsa_get_address(run->area, sh->ids);
+	chunks.x = dsa_get_address(run->area, sh->regs[run->input]);
+	chunks.capacity = sh->node_capacity;
+	chunks.next = &sh->next_node;
+	gnn_graph_read_nodes_shared(src, (ParallelTableScanDesc) ((char *) sh + sh->node_pscan),
+								&chunks, mem, &share);
+	sh->node_last_start[me] = share.last_start;
+	sh->node_last_fill[me] = share.last_fill;
+	sh->node_count[me] = share.overflow ? share.overflow->nnodes : 0;
 	if (BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH))
 	{
-		int64		n = 0;
+		int64		n = compact_nodes(run, w);
 
-		for (int p = 0; p < sh->max_participants; p++)
-		{
-			sh->node_offset[p] = n;
-			n += sh->node_count[p];
-		}
 		sh->nnodes = n;
-		sh->ids = dsa_allocate_extended(run->area, Max(n, 1) * sizeof(int64), DSA_ALLOC_HUGE);
-		sh->regs[run->input] = dsa_allocate_extended(run->area,
-													 Max(n, 1) * w * sizeof(float),
-													 DSA_ALLOC_HUGE);
+		for (int p = 0; p < sh->max_participants; p++)
+			if (sh->node_count[p] > 0)
+			{
+				grow_node_arrays(run, n, w);
+				break;
+			}
 		sh->offsets = dsa_allocate_extended(run->area,
-											Max(n, 1) * sh->max_participants * sizeof(int64),
+											Max(sh->nnodes, 1) * sh->max_participants * sizeof(int64),
 											DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
 	}
 	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
-	/* a participant that read no nodes has no arrays (memcpy needs them) */
-	if (part->nnodes > 0)
+	if (share.overflow)
 	{
 		memcpy((int64 *) dsa_get_address(run->area, sh->ids) + sh->node_offset[me],
-			   part->ids, sizeof(int64) * part->nnodes);
+			   share.overflow->ids, sizeof(int64) * share.overflow->nnodes);
 		memcpy((float *) dsa_get_address(run->area, sh->regs[run->input]) +
 			   sh->node_offset[me] * w,
-			   part->x, sizeof(float) * part->nnodes * w);
+			   share.overflow->x, sizeof(float) * share.overflow->nnodes * w);
 	}
 	BarrierArriveAndWait(&sh->barrier, WAIT_EVENT_PARALLEL_FINISH);
 }
