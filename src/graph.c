@@ -1163,7 +1163,7 @@ gnn_graph_build_view(GnnGraph *g, int view)
 		return;
 	Assert(GNN_VIEW_MODE(view) == GNN_EDGES_ONE_SELF_LOOP);
 	loop_range(g, view, &lo, &hi);
-	m = gnn_graph_loop_view_edges(in, lo, hi);
+	m = gnn_graph_view_edges(g, view);
 	out->rowptr = gnn_mem_alloc(g->mem, (n + 1) * sizeof(int64), "the self-loop edge index");
 	out->src = gnn_mem_alloc(g->mem, Max(m, 1) * sizeof(int32), "the self-loop edge index");
 	out->fill_loop = gnn_mem_alloc(g->mem, Max(n, 1) * sizeof(bool), "the self-loop edge index");
@@ -1197,10 +1197,20 @@ gnn_graph_view_edges(const GnnGraph *g, int view)
 	int64		lo,
 				hi;
 
-	if (GNN_VIEW_MODE(view) == GNN_EDGES_AS_GIVEN || g->built[view])
+	if (GNN_VIEW_MODE(view) == GNN_EDGES_AS_GIVEN || g->built[view] ||
+		g->counted[view])
 		return g->views[view].nedges;
+
+	/*
+	 * Counted once (a pass over every edge, asked for by each operation on
+	 * the view while costs and memory are estimated); the edges read do not
+	 * change, so the count is kept in the graph, in the view to be built.
+	 */
 	loop_range(g, view, &lo, &hi);
-	return gnn_graph_loop_view_edges(&g->views[view - 1], lo, hi);
+	unconstify(GnnGraph *, g)->views[view].nedges =
+		gnn_graph_loop_view_edges(&g->views[view - 1], lo, hi);
+	unconstify(GnnGraph *, g)->counted[view] = true;
+	return g->views[view].nedges;
 }
 
 /* ---------- entry points ---------- */

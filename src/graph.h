@@ -69,6 +69,7 @@ typedef struct GnnGraph
 	bool		has_weight;
 	GnnCsr		views[GNN_MAX_VIEWS];
 	bool		built[GNN_MAX_VIEWS];
+	bool		counted[GNN_MAX_VIEWS]; /* an unbuilt view's nedges is known */
 	/* heterogeneous graphs: node types (0 for a homogeneous graph) */
 	int			ntypes;
 	GnnNodeType types[GNN_MAX_NODE_TYPES];
