@@ -255,7 +255,7 @@ read_and_publish(GnnParallelRun *run, GnnModel *model, GnnGraphSource *src,
  * twentieth more, and a chunk for each participant to leave partly filled.
  */
 static void
-share_node_arrays(GnnParallelRun *run, GnnGraphSource *src)
+share_node_arrays(GnnParallelRun *run, GnnGraphSource *src, GnnMemory *mem)
 {
 	GnnShared  *sh = run->shared;
 	uint32		expected = 0;
@@ -269,6 +269,8 @@ share_node_arrays(GnnParallelRun *run, GnnGraphSource *src)
 		(void) gnn_graph_estimate_bytes(src, &nnodes, &nedges);
 		cap = nnodes + nnodes / 20 + (int64) GNN_NODE_CHUNK * sh->max_participants;
 		cap = Min(TYPEALIGN_DOWN(GNN_NODE_CHUNK, cap), TYPEALIGN_DOWN(GNN_NODE_CHUNK, PG_INT32_MAX));
+		gnn_mem_reserve(mem, cap * (sizeof(int64) + src->width * sizeof(float)),
+						"reading the node table");
 		sh->ids = dsa_allocate_extended(run->area, cap * sizeof(int64), DSA_ALLOC_HUGE);
 		sh->regs[run->input] = dsa_allocate_extended(run->area,
 													 cap * src->width * sizeof(float),
@@ -395,7 +397,7 @@ read_nodes_part(GnnParallelRun *run, GnnGraphSource *src, int me, GnnMemory *mem
 	GnnNodeShare share;
 	int			w = src->width;
 
-	share_node_arrays(run, src);
+	share_node_arrays(run, src, mem);
 	chunks.ids = dsa_get_address(run->area, sh->ids);
 	chunks.x = dsa_get_address(run->area, sh->regs[run->input]);
 	chunks.capacity = sh->node_capacity;
