@@ -16,36 +16,11 @@
 
 #include <math.h>
 
+#include "fastmath.h"
 #include "gemm.h"
 #include "kernels.h"
 
 /* ---------- transform ---------- */
-
-/*
- * expm1(x) for x <= 0, branch-free so that loops of it vectorise (libm's
- * expm1f is a call per element): x = k ln2 + r with |r| <= ln2/2, expm1(r)
- * by its Taylor series to r^8, expm1(x) = 2^k expm1(r) + (2^k - 1).  At
- * most 0.84 ulp from the exact value over [-20, 0] (libm's expm1f: 0.77).
- * Below -17.5 expm1 is -1 to float precision.  NaN is the caller's.
- */
-static inline float
-expm1_nonpos(float x)
-{
-	float		xc = fmaxf(x, -17.5f);
-	/* round to nearest by adding 1.5 * 2^23 (no rounding instruction in SSE2) */
-	float		k = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-	float		r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-	float		p = r + r * r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-															  r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320)))))));
-	union
-	{
-		int32		i;
-		float		f;
-	}			two_k;
-
-	two_k.i = ((int32) k + 127) << 23;
-	return two_k.f * p + (two_k.f - 1.0f);
-}
 
 static inline float
 act_one(float x, GnnAct act, float alpha)
@@ -57,7 +32,7 @@ act_one(float x, GnnAct act, float alpha)
 		case GNN_ACT_LEAKY_RELU:
 			return x > 0.0f ? x : x * alpha;
 		case GNN_ACT_ELU:
-			return x > 0.0f || isnan(x) ? x : alpha * expm1_nonpos(x);
+			return x > 0.0f || isnan(x) ? x : alpha * gnn_expm1_nonpos(x);
 		case GNN_ACT_GELU:
 			return 0.5f * x * (1.0f + erff(x * (float) M_SQRT1_2));
 		case GNN_ACT_SIGMOID:

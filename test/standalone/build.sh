@@ -1,7 +1,7 @@
 #!/bin/sh
 #
-# Build the parser and lowering checks as frontend programs against
-# libpgcommon and libpgport, then run them.
+# Build the parser, lowering and fast-math checks as frontend programs
+# against libpgcommon and libpgport, then run them.
 #
 #   test/standalone/build.sh [--no-run]
 #
@@ -47,6 +47,7 @@ parsers="$top/src/gnnerror.c $top/src/json.c $top/src/safetensors.c"
 build test_parsers $parsers
 # shellcheck disable=SC2086
 build test_lower $parsers "$top/src/lower.c" "$top/src/userprog.c" "$top/src/hetero.c" "$top/src/program.c"
+build test_fastmath
 
 if [ "${1:-}" = "--no-run" ]; then
 	exit 0
@@ -55,7 +56,7 @@ fi
 passed=0
 failed=0
 status=0
-for prog in test_parsers test_lower; do
+for prog in test_parsers test_lower test_fastmath; do
 	if [ "$prog" = test_lower ]; then
 		set -- "$top/test/fixtures"
 	else
