@@ -19,34 +19,6 @@
 #include <math.h>
 #include <stdint.h>
 
-/* expm1(r) for |r| <= ln2/2, and 2^k for an integral k in [-126, 127] */
-static inline float
-gnn_expm1_reduced(float r)
-{
-	return r + r * r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-														 r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320)))))));
-}
-
-static inline float
-gnn_pow2(float k)
-{
-	union
-	{
-		int32_t		i;
-		float		f;
-	}			u;
-
-	u.i = ((int32_t) k + 127) << 23;
-	return u.f;
-}
-
-/* round to nearest by adding 1.5 * 2^23 (no rounding instruction in SSE2) */
-static inline float
-gnn_round_small(float x)
-{
-	return (x + 12582912.0f) - 12582912.0f;
-}
-
 /*
  * expm1(x) for x <= 0.  Below -17.5 expm1 is -1 to float precision.  NaN
  * is the caller's.
@@ -54,13 +26,21 @@ gnn_round_small(float x)
 static inline float
 gnn_expm1_nonpos(float x)
 {
-	float		xc = x > -17.5f ? x : -17.5f;	/* not fmaxf: its NaN rules
-												 * keep it from vectorising */
-	float		k = gnn_round_small(xc * 1.44269504f);
+	/* not fmaxf: its NaN rules keep it from vectorising */
+	float		xc = x > -17.5f ? x : -17.5f;
+	/* round to nearest by adding 1.5 * 2^23 (no rounding instruction in SSE2) */
+	float		k = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
 	float		r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-	float		two_k = gnn_pow2(k);
+	float		p = r + r * r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+															  r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320)))))));
+	union
+	{
+		int32_t		i;
+		float		f;
+	}			two_k;
 
-	return two_k * gnn_expm1_reduced(r) + (two_k - 1.0f);
+	two_k.i = ((int32_t) k + 127) << 23;
+	return two_k.f * p + (two_k.f - 1.0f);
 }
 
 #endif							/* GNN_FASTMATH_H */

@@ -1886,7 +1886,11 @@ gnn_graph_read_edges_part(const GnnGraphSource *source,
 	rs.table = &edges;
 	rs.pscan = pscan;
 	rs.part_out = out;
-	/* an even share of the estimate, a tenth more (see the nodes') */
+	/*
+	 * Room for an even share of the planner's estimate and a tenth more (for
+	 * an uneven split): growing the arrays by copying costs more than
+	 * reading the rows.
+	 */
 	grow_edge_part(&rs, estimate_rows(edges.rel) / Max(nparts, 1) * 11 / 10 + 4096);
 	gnn_progress_phase(GNN_PHASE_READING_EDGES, 0);
 	scan_direct(&rs, edge_part_row);

@@ -140,7 +140,6 @@ typedef struct GnnEdgeList
 
 typedef struct GnnGraphReader GnnGraphReader;
 
-/* One process's share of the edges of a parallel read */
 /*
  * Shared arrays that the participants of a parallel read write node rows
  * into, each claiming GNN_NODE_CHUNK rows at a time from *next.
@@ -163,6 +162,7 @@ typedef struct GnnNodeShare
 	GnnGraph   *overflow;		/* rows that found the arrays full, or NULL */
 } GnnNodeShare;
 
+/* One process's share of the edges of a parallel read */
 typedef struct GnnEdgePart
 {
 	int64		n;
