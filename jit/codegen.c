@@ -366,10 +366,13 @@ gnn_jit_compile(const GnnKernelOp *kops, int nops, MemoryContext cxt)
 
 	for (int i = 0; i < nops; i++)
 	{
-		if (kops[i].kind == GNN_OP_INPUT)
+		GnnKernelOp kop = kops[i];
+
+		if (kop.kind == GNN_OP_INPUT)
 			continue;
+		kop.vector_math = 1;
 		names[i] = p_expand_funcname(context, "gnn_op");
-		emit_wrapper(lc, tmpl, run, &kops[i], names[i]);
+		emit_wrapper(lc, tmpl, run, &kop, names[i]);
 		code->nfunctions++;
 	}
 	optimize_for_host(tmpl, cpu, features);

@@ -5,7 +5,11 @@
  *
  * Registers are allocated when first written and freed after their last
  * reader, so the memory a model needs is the peak of its live registers,
- * which gnn_exec_estimate() computes exactly before anything is allocated.
+ * which gnn_exec_estimate() computes before anything is allocated.  (A
+ * fused run, see below, allocates its outputs when it starts and holds
+ * block-sized scratch for the rest, which on a graph of a few blocks can
+ * exceed its share of the estimate; gnnjit.max_memory is enforced on
+ * every allocation all the same.)
  *
  *-------------------------------------------------------------------------
  */
@@ -290,34 +294,60 @@ free_dead_regs(GnnExec *ex, int opno)
 /* ---------- fused blocks ---------- */
 
 /*
- * Fusion (compiled code only).  A run of consecutive node operations whose
- * intermediate values are read only inside the run is executed block by
- * block: for each block of GNN_FUSED_BLOCK nodes every operation of the run
- * is applied in turn, and the intermediate registers hold just the block,
- * in cache, instead of a full matrix each written to memory and read back.
- * This is aggregate -> transform -> bias -> activation per block of nodes
- * (a SAGE layer becomes one pass).  Operations that read other nodes' rows
- * (message passing's input, gathers) may only read registers computed
- * before the run.  Each value is the same computation as unfused, so the
- * results are identical bit for bit.
+ * Fusion (compiled code only).  A run of consecutive operations over the
+ * same target nodes whose intermediate values are read only inside the run
+ * is executed block by block: for each block of GNN_FUSED_BLOCK nodes every
+ * operation of the run is applied in turn, to the block's nodes or to their
+ * in-edges, and the intermediate registers hold just the block, in cache,
+ * instead of a full matrix each written to memory and read back.  So
+ * aggregate -> transform -> bias -> activation is one pass per block (a
+ * SAGE layer), and so is a per-edge chain such as GCN's normalisation or
+ * GAT's attention logits -> leaky ReLU -> edge softmax -> weighted sum.
+ * Operations that read other nodes' rows (at edge sources) may only read
+ * registers computed before the run.  Each value is the same computation
+ * as unfused, so the results are identical bit for bit.
  */
+
+/* Whether reg holds rows of the same nodes or edges as op's output */
+static bool
+same_rows(const GnnProgram *prog, const GnnOp *op, int reg)
+{
+	const GnnReg *out = &prog->regs[op->out];
+	const GnnReg *r = &prog->regs[reg];
+
+	if (r->space != out->space)
+		return false;
+	return out->space == GNN_SPACE_NODE ? r->ntype == out->ntype : r->view == out->view;
+}
 
 /*
  * Whether op can be part of a fused run, given the run's registers and
- * node type
+ * target node type
  */
 static bool
 fusable(const GnnProgram *prog, const GnnOp *op, const bool *in_run, int ntype)
 {
-	if (prog->regs[op->out].space != GNN_SPACE_NODE || op->kind == GNN_OP_INPUT ||
-		prog->regs[op->out].ntype != ntype)
+	int			other = gnn_op_source_read(prog, op);
+
+	if (op->kind == GNN_OP_INPUT || gnn_op_node_type(prog, op) != ntype)
 		return false;
-	if (op->kind == GNN_OP_AGGREGATE)
-		return !in_run[op->a] && (op->b < 0 || !in_run[op->b]);
-	if ((op->a >= 0 && prog->regs[op->a].space != GNN_SPACE_NODE) ||
-		(op->b >= 0 && prog->regs[op->b].space != GNN_SPACE_NODE))
+	if (other >= 0 && in_run[other])
 		return false;
-	return true;
+	switch (op->kind)
+	{
+		case GNN_OP_AGGREGATE:
+			/* node output; a node message (source rows) or the view's edges */
+			return true;
+		case GNN_OP_GATHER_SRC:
+		case GNN_OP_GATHER_DST:
+		case GNN_OP_EDGE_DOT:
+			/* edge output from node rows (the block's own at targets) */
+			return true;
+		default:
+			/* row-wise: inputs have the output's rows */
+			return (op->a < 0 || same_rows(prog, op, op->a)) &&
+				(op->b < 0 || same_rows(prog, op, op->b));
+	}
 }
 
 /*
@@ -333,7 +363,8 @@ gnn_exec_fused_end(const GnnExec *ex, int first)
 	int			end = first;
 
 	while (end < prog->nops && (ex->needed == NULL || ex->needed[end]) &&
-		   fusable(prog, &prog->ops[end], in_run, prog->regs[prog->ops[first].out].ntype))
+		   fusable(prog, &prog->ops[end], in_run,
+				   gnn_op_node_type(prog, &prog->ops[first])))
 	{
 		in_run[prog->ops[end].out] = true;
 		end++;
@@ -349,27 +380,67 @@ gnn_exec_intermediate(const GnnExec *ex, int reg, int end)
 }
 
 /*
+ * The most in-edges in view of any GNN_FUSED_BLOCK consecutive nodes of
+ * [lo, hi): the rows an edge register of a block may need, wherever the
+ * caller's blocks start.
+ */
+static int64
+block_edges_max(const GnnExec *ex, int view, int64 lo, int64 hi)
+{
+	const int64 *rowptr = ex->env.rowptr[view];
+	int64		most = 0;
+
+	for (int64 i = lo; i < hi; i++)
+		most = Max(most, rowptr[Min(i + GNN_FUSED_BLOCK, hi)] - rowptr[i]);
+	return most;
+}
+
+/*
  * Give the intermediate registers of run [first, end) block-sized scratch
- * in this process (freed by gnn_exec_end_blocks).
+ * in this process (freed by gnn_exec_end_blocks): a block's nodes, or the
+ * most in-edges a block can have.
  */
 void
 gnn_exec_begin_blocks(GnnExec *ex, int first, int end)
 {
 	const GnnProgram *prog = ex->prog;
+	int64		lo,
+				hi;
+	int64		edges[GNN_MAX_VIEWS];
 
+	gnn_exec_op_range(ex, first, &lo, &hi);
+	for (int v = 0; v < GNN_MAX_VIEWS; v++)
+		edges[v] = -1;
+	if (ex->block_bytes == NULL)
+		ex->block_bytes = palloc0(sizeof(int64) * prog->nregs);
 	for (int i = first; i < end; i++)
 	{
+		const GnnReg *reg = &prog->regs[prog->ops[i].out];
 		int			r = prog->ops[i].out;
+		int64		rows = GNN_FUSED_BLOCK;
 
-		if (gnn_exec_intermediate(ex, r, end))
+		if (!gnn_exec_intermediate(ex, r, end))
+			continue;
+		if (reg->space == GNN_SPACE_EDGE)
 		{
-			int64		bytes = GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float);
-
-			pool_release_for(ex, bytes);
-			ex->regs[r] = gnn_mem_alloc(ex->mem, bytes, "a fused block");
-			ex->live_bytes += bytes;
+			if (edges[reg->view] < 0)
+				edges[reg->view] = block_edges_max(ex, reg->view, lo, hi);
+			rows = edges[reg->view];
 		}
+		ex->block_bytes[r] = Max(rows * reg->width * (int64) sizeof(float), 1);
+		pool_release_for(ex, ex->block_bytes[r]);
+		ex->regs[r] = gnn_mem_alloc(ex->mem, ex->block_bytes[r], "a fused block");
+		ex->live_bytes += ex->block_bytes[r];
 	}
+}
+
+/* A fused block's first row of register r: node b's, or its first in-edge's */
+static inline int64
+block_row0(const GnnExec *ex, int r, int64 b)
+{
+	const GnnReg *reg = &ex->prog->regs[r];
+
+	return reg->space == GNN_SPACE_NODE ? b : ex->env.rowptr[reg->view][b];
 }
 
 /*
@@ -389,7 +460,7 @@ gnn_exec_blocks(GnnExec *ex, int first, int end, int64 lo, int64 hi)
 						duration;
 
 			if (gnn_exec_intermediate(ex, r, end))
-				ex->row0[r] = b;
+				ex->row0[r] = block_row0(ex, r, b);
 			INSTR_TIME_SET_CURRENT(start);
 			gnn_exec_op(ex, i, b, Min(b + GNN_FUSED_BLOCK, hi));
 			INSTR_TIME_SET_CURRENT(duration);
@@ -410,10 +481,8 @@ gnn_exec_end_blocks(GnnExec *ex, int first, int end)
 
 		if (gnn_exec_intermediate(ex, r, end))
 		{
-			int64		bytes = GNN_FUSED_BLOCK * prog->regs[r].width * sizeof(float);
-
-			gnn_mem_free(ex->mem, ex->regs[r], bytes);
-			ex->live_bytes -= bytes;
+			gnn_mem_free(ex->mem, ex->regs[r], ex->block_bytes[r]);
+			ex->live_bytes -= ex->block_bytes[r];
 			ex->regs[r] = NULL;
 			ex->row0[r] = reg_row0(ex, r);
 		}

@@ -51,6 +51,7 @@ typedef struct GnnExec
 	int64		pool_bytes;
 	int64		live_bytes;		/* of live registers */
 	int64		budget;			/* live + kept stay within this */
+	int64	   *block_bytes;	/* per register, its fused-block scratch */
 	GnnKernelEnv env;
 	GnnExecStats stats;
 } GnnExec;

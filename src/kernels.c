@@ -22,6 +22,32 @@
 
 /* ---------- transform ---------- */
 
+/* Partial sums of a dot product */
+#define GNN_DOT_LANES 16
+
+/*
+ * The dot product of a and b, n long, in GNN_DOT_LANES partial sums added
+ * at the end: independent additions, which vectorise (one long chain of
+ * them would not, float addition not being associative), in an order
+ * fixed by the source, so compiled and portable code sum alike.
+ */
+static inline float
+dot(const float *a, const float *b, int n)
+{
+	float		acc[GNN_DOT_LANES] = {0};
+	float		s = 0.0f;
+	int			j = 0;
+
+	for (; j + GNN_DOT_LANES <= n; j += GNN_DOT_LANES)
+		for (int k = 0; k < GNN_DOT_LANES; k++)
+			acc[k] += a[j + k] * b[j + k];
+	for (int k = 0; k < GNN_DOT_LANES; k++)
+		s += acc[k];
+	for (; j < n; j++)
+		s += a[j] * b[j];
+	return s;
+}
+
 static inline float
 act_one(float x, GnnAct act, float alpha)
 {
@@ -131,13 +157,7 @@ gnn_k_head_dot(float *y, const float *a, const float *att, int64 rows,
 	for (int64 r = 0; r < rows; r++)
 		for (int h = 0; h < heads; h++)
 		{
-			const float *ar = a + r * width + h * c;
-			const float *at = att + h * c;
-			float		s = 0.0f;
-
-			for (int j = 0; j < c; j++)
-				s += ar[j] * at[j];
-			y[r * heads + h] = s;
+			y[r * heads + h] = dot(a + r * width + h * c, att + h * c, c);
 		}
 }
 
@@ -164,12 +184,8 @@ gnn_k_l2norm(float *y, const float *a, int64 rows, int width)
 	for (int64 r = 0; r < rows; r++)
 	{
 		const float *ar = a + r * width;
-		float		s = 0.0f;
-		float		d;
+		float		d = fmaxf(sqrtf(dot(ar, ar, width)), 1e-12f);
 
-		for (int j = 0; j < width; j++)
-			s += ar[j] * ar[j];
-		d = fmaxf(sqrtf(s), 1e-12f);
 		for (int j = 0; j < width; j++)
 			y[r * width + j] = ar[j] / d;
 	}
@@ -270,19 +286,25 @@ gnn_k_gather(float *y, const float *a, int64 a0, const int32 *index,
 	}
 }
 
-/* y[e] = a[i] for every edge e into node i, lo <= i < hi */
+/*
+ * y[e] = a[i] for every edge e into node i, lo <= i < hi; y points to the
+ * row of edge rowptr[lo]
+ */
 static inline void
 gnn_k_gather_dst(float *y, const float *a, int64 a0, const int64 *rowptr,
 				 int64 lo, int64 hi, int width)
 {
+	int64		e0 = rowptr[lo];
+
 	for (int64 i = lo; i < hi; i++)
 		for (int64 e = rowptr[i]; e < rowptr[i + 1]; e++)
-			memcpy(y + e * width, a + (i - a0) * width, sizeof(float) * width);
+			memcpy(y + (e - e0) * width, a + (i - a0) * width, sizeof(float) * width);
 }
 
 /*
  * y[e, h] = a[dst(e)] . b[src(e)] over head h's columns, for the in-edges
- * of nodes [lo, hi); a0 and b0 are the registers' first rows
+ * of nodes [lo, hi); a0 and b0 are the registers' first rows, y points to
+ * the row of edge rowptr[lo]
  */
 static inline void
 gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
@@ -290,7 +312,7 @@ gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
 			   int width, int heads)
 {
 	int			c = width / heads;
-
+	int64		e0 = rowptr[lo];
 	int64		last = rowptr[hi];
 
 	for (int64 i = lo; i < hi; i++)
@@ -304,13 +326,7 @@ gnn_k_edge_dot(float *y, const float *a, int64 a0, const float *b, int64 b0,
 			prefetch_ahead(b, b0, src, e, last, width);
 
 			for (int h = 0; h < heads; h++)
-			{
-				float		s = 0.0f;
-
-				for (int j = 0; j < c; j++)
-					s += ai[h * c + j] * bj[h * c + j];
-				y[e * heads + h] = s;
-			}
+				y[(e - e0) * heads + h] = dot(ai + h * c, bj + h * c, c);
 		}
 	}
 }
@@ -363,9 +379,11 @@ acc_extreme(float *acc, const float *m, float c, int n, bool first, bool max)
 /*
  * y[i] = AGG over the in-edges e of node i of coef(e) * msg(e), where msg
  * is the source node's row (msg_on_edges false; msg's first row is node
- * m0) or the edge's own row.  coef may be NULL (1), one value per edge, or
- * one per head, scaling width/coef_width consecutive columns each.  A node
- * without in-edges gets "empty".  y points to row lo.
+ * m0) or the edge's own row.  coef is 1 (coef_width 0), one value per edge,
+ * or one per head, scaling width/coef_width consecutive columns each (the
+ * width, not the pointer, decides, so that the JIT folds it).  A node
+ * without in-edges gets "empty".  y points to row lo; edge rows (coef, and
+ * msg when on edges) to the row of edge rowptr[lo].
  */
 static inline void
 gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
@@ -373,8 +391,9 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 				const int32 *src, int64 lo, int64 hi, int width, GnnAggr aggr,
 				float empty)
 {
-	int			heads = coef ? coef_width : 1;
+	int			heads = coef_width > 0 ? coef_width : 1;
 	int			c = width / heads;
+	int64		e0 = rowptr[lo];
 	int64		last = rowptr[hi];
 
 	for (int64 i = lo; i < hi; i++)
@@ -386,18 +405,18 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 		memset(acc, 0, sizeof(float) * width);
 		for (int64 e = begin; e < end; e++)
 		{
-			const float *m = msg + (msg_on_edges ? e : (int64) src[e] - m0) * width;
+			const float *m = msg + (msg_on_edges ? e - e0 : (int64) src[e] - m0) * width;
 
 			if (!msg_on_edges)
 				prefetch_ahead(msg, m0, src, e, last, width);
 
 			for (int h = 0; h < heads; h++)
 			{
-				float		s = coef ? coef[e * heads + h] : 1.0f;
+				float		s = coef_width > 0 ? coef[(e - e0) * heads + h] : 1.0f;
 
 				if (aggr == GNN_AGGR_SUM || aggr == GNN_AGGR_MEAN)
 				{
-					if (coef)
+					if (coef_width > 0)
 						acc_sum(acc + h * c, m + h * c, s, c);
 					else
 						acc_sum1(acc + h * c, m + h * c, c);
@@ -420,40 +439,62 @@ gnn_k_aggregate(float *y, const float *msg, bool msg_on_edges, int64 m0,
 	}
 }
 
+/* Columns of an edge softmax taken together in one pass over the edges */
+#define GNN_SOFTMAX_COLS 16
+
 /*
  * Softmax of each column of a over the in-edges of each node, as PyG's
- * utils.softmax: exp(a - max) / (sum + 1e-16).
+ * utils.softmax: exp(a - max) / (sum + 1e-16).  y and a point to the row
+ * of edge rowptr[lo].  Each pass over a node's edges covers up to
+ * GNN_SOFTMAX_COLS columns (all heads, usually), and the exponentials have
+ * a pass of their own, free of the sum's sequential additions, so that it
+ * vectorises; the sums add the edges in order.  vector_math: exp from
+ * fastmath.h (compiled code, where it vectorises) rather than libm's.
  */
 static inline void
 gnn_k_edge_softmax(float *y, const float *a, const int64 *rowptr, int64 lo,
-				   int64 hi, int width)
+				   int64 hi, int width, bool vector_math)
 {
+	int64		e0 = rowptr[lo];
+
 	for (int64 i = lo; i < hi; i++)
 	{
-		int64		begin = rowptr[i];
-		int64		end = rowptr[i + 1];
+		int64		begin = rowptr[i] - e0;
+		int64		end = rowptr[i + 1] - e0;
 
-		for (int h = 0; h < width; h++)
+		for (int h0 = 0; h0 < width; h0 += GNN_SOFTMAX_COLS)
 		{
-			float		m = -INFINITY;
-			float		s = 0.0f;
+			int			n = Min(GNN_SOFTMAX_COLS, width - h0);
+			float		m[GNN_SOFTMAX_COLS];
+			float		s[GNN_SOFTMAX_COLS];
 
-			for (int64 e = begin; e < end; e++)
+			for (int h = 0; h < n; h++)
 			{
-				float		v = a[e * width + h];
-
-				m = (isnan(m) || m >= v) ? m : v;
+				m[h] = -INFINITY;
+				s[h] = 0.0f;
 			}
 			for (int64 e = begin; e < end; e++)
-			{
-				float		v = expf(a[e * width + h] - m);
+				for (int h = 0; h < n; h++)
+				{
+					float		v = a[e * width + h0 + h];
 
-				y[e * width + h] = v;
-				s += v;
-			}
-			s += 1e-16f;
+					m[h] = (isnan(m[h]) || m[h] >= v) ? m[h] : v;
+				}
 			for (int64 e = begin; e < end; e++)
-				y[e * width + h] /= s;
+				for (int h = 0; h < n; h++)
+				{
+					float		x = a[e * width + h0 + h] - m[h];
+
+					y[e * width + h0 + h] = vector_math ? gnn_exp_nonpos(x) : expf(x);
+				}
+			for (int64 e = begin; e < end; e++)
+				for (int h = 0; h < n; h++)
+					s[h] += y[e * width + h0 + h];
+			for (int h = 0; h < n; h++)
+				s[h] += 1e-16f;
+			for (int64 e = begin; e < end; e++)
+				for (int h = 0; h < n; h++)
+					y[e * width + h0 + h] /= s[h];
 		}
 	}
 }
@@ -509,20 +550,24 @@ gnn_kernel_ops(const GnnProgram *prog)
 	return kops;
 }
 
-/* Edge weights of the in-edges of nodes [lo, hi) */
+/*
+ * Edge weights of the in-edges of nodes [lo, hi); y points to the row of
+ * edge rowptr[lo]
+ */
 static inline void
 edge_weight(float *y, const GnnKernelEnv *env, const GnnKernelOp *op,
 			int64 lo, int64 hi)
 {
 	const int64 *rowptr = env->rowptr[op->view];
 	const float *weight = env->weight[op->view];
+	int64		e0 = rowptr[lo];
 
-	for (int64 e = rowptr[lo]; e < rowptr[hi]; e++)
-		y[e] = weight ? weight[e] : 1.0f;
+	for (int64 e = e0; e < rowptr[hi]; e++)
+		y[e - e0] = weight ? weight[e] : 1.0f;
 	if (GNN_VIEW_MODE(op->view) == GNN_EDGES_ONE_SELF_LOOP)
 		for (int64 i = lo; i < hi; i++)
 			if (env->fill_loop[op->view][i])
-				y[rowptr[i + 1] - 1] = op->alpha;
+				y[rowptr[i + 1] - 1 - e0] = op->alpha;
 }
 
 /*
@@ -539,14 +584,17 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 	int64		first = op->out_on_edges ? rowptr[lo] : lo;
 	int64		n = op->out_on_edges ? rowptr[hi] - rowptr[lo] : hi - lo;
 
-	/* the registers at row "first" (full registers have row0 0) */
+	/*
+	 * The registers at row "first": an edge output's first edge, else node
+	 * lo.  (A register holds rows from row0 on: a fused block's first node
+	 * or edge, or its node type's first node.)
+	 */
 	float	   *y = env->regs[op->out] + (first - env->row0[op->out]) * w;
 	const float *a = op->a >= 0 ?
 		env->regs[op->a] + (first - env->row0[op->a]) * wa : NULL;
 	const float *b = op->b >= 0 ?
 		env->regs[op->b] + (first - env->row0[op->b]) * op->wb : NULL;
-	/* whole registers, for operations that read rows of other nodes */
-	float	   *ybase = env->regs[op->out];
+	/* whole node registers, for operations that read rows of other nodes */
 	const float *abase = op->a >= 0 ? env->regs[op->a] : NULL;
 	const float *bbase = op->b >= 0 ? env->regs[op->b] : NULL;
 
@@ -555,7 +603,7 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 		case GNN_OP_INPUT:
 			break;
 		case GNN_OP_EDGE_WEIGHT:
-			edge_weight(ybase, env, op, lo, hi);
+			edge_weight(y, env, op, lo, hi);
 			break;
 		case GNN_OP_EDGE_ATTR:
 			memcpy(y, env->attr[op->view] + first * w, sizeof(float) * n * w);
@@ -564,10 +612,10 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			gnn_k_gather(y, abase, env->row0[op->a], src + first, n, w);
 			break;
 		case GNN_OP_GATHER_DST:
-			gnn_k_gather_dst(ybase, abase, env->row0[op->a], rowptr, lo, hi, w);
+			gnn_k_gather_dst(y, abase, env->row0[op->a], rowptr, lo, hi, w);
 			break;
 		case GNN_OP_EDGE_DOT:
-			gnn_k_edge_dot(ybase, abase, env->row0[op->a], bbase, env->row0[op->b],
+			gnn_k_edge_dot(y, abase, env->row0[op->a], bbase, env->row0[op->b],
 						   rowptr, src, lo, hi, wa, op->heads);
 			break;
 		case GNN_OP_LINEAR:
@@ -617,11 +665,21 @@ gnn_run_op(const GnnKernelEnv *env, const GnnKernelOp *op, int64 lo, int64 hi)
 			gnn_k_slice(y, a, n, wa, op->start, w);
 			break;
 		case GNN_OP_AGGREGATE:
-			gnn_k_aggregate(y, abase, op->a_on_edges, env->row0[op->a], bbase,
-							op->wb, rowptr, src, lo, hi, w, op->aggr, op->aggr_empty);
+			{
+				/* edge rows from the first in-edge of node lo on */
+				int64		e0 = rowptr[lo];
+				const float *msg = op->a_on_edges ?
+					abase + (e0 - env->row0[op->a]) * wa : abase;
+				const float *coef = op->b >= 0 ?
+					bbase + (e0 - env->row0[op->b]) * op->wb : NULL;
+
+				gnn_k_aggregate(y, msg, op->a_on_edges, env->row0[op->a], coef,
+								op->b >= 0 ? op->wb : 0, rowptr, src, lo, hi, w, op->aggr,
+								op->aggr_empty);
+			}
 			break;
 		case GNN_OP_EDGE_SOFTMAX:
-			gnn_k_edge_softmax(ybase, abase, rowptr, lo, hi, w);
+			gnn_k_edge_softmax(y, a, rowptr, lo, hi, w, op->vector_math);
 			break;
 	}
 }

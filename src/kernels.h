@@ -47,6 +47,10 @@ typedef struct GnnKernelOp
 	const float *scale;
 	const float *shift;
 	const struct GnnGemmPacked *packed; /* LINEAR: weight and bias, packed */
+	int32		vector_math;	/* set in compiled code: branch-free math
+								 * (fastmath.h) that vectorises, where the
+								 * portable build's scalar code runs libm's
+								 * faster */
 } GnnKernelOp;
 
 /*
