@@ -230,10 +230,19 @@ reg_buffer(GnnExec *ex, int64 bytes)
 	return buf;
 }
 
+/*
+ * The output register of operation opno: all rows of its node type or
+ * view, or on a pruned graph the prefix of nodes the operation computes
+ * (its readers need no others)
+ */
 static void
-alloc_reg(GnnExec *ex, int reg)
+alloc_reg(GnnExec *ex, int opno)
 {
+	int			reg = ex->prog->ops[opno].out;
 	int64		rows = reg_rows(ex->prog, ex->g, reg);
+
+	if (ex->op_rows && ex->prog->regs[reg].space == GNN_SPACE_NODE)
+		rows = Min(rows, ex->op_rows[opno]);
 
 	ex->rows[reg] = rows;
 	ex->row0[reg] = reg_row0(ex, reg);
@@ -526,7 +535,7 @@ run_fused(GnnExec *ex, int first, int end)
 	gnn_exec_op_range(ex, first, &lo, &hi);
 	for (int i = first; i < end; i++)
 		if (!gnn_exec_intermediate(ex, prog->ops[i].out, end))
-			alloc_reg(ex, prog->ops[i].out);
+			alloc_reg(ex, i);
 	gnn_exec_begin_blocks(ex, first, end);
 	for (int64 b = lo; b < hi; b += GNN_CHUNK_NODES)
 	{
@@ -546,7 +555,7 @@ run_op(GnnExec *ex, int i)
 				hi;
 
 	gnn_exec_op_range(ex, i, &lo, &hi);
-	alloc_reg(ex, op->out);
+	alloc_reg(ex, i);
 	for (int64 b = lo; b < hi; b += GNN_CHUNK_NODES)
 	{
 		gnn_exec_op(ex, i, b, Min(b + GNN_CHUNK_NODES, hi));

@@ -95,6 +95,10 @@ struct ReadState
 	int64		src_off;
 	int64		dst_off;
 	bool		no_features;	/* node rows: ids only */
+	/* node rows read into a caller's rows: id -> row, and rows written */
+	gnnid_hash *dest;
+	float	   *dest_x;
+	bool	   *dest_found;
 	/* edges by id, when reading parts of the graph */
 	GnnEdgeList *edge_out;
 	/* a parallel scan's share, and the current row's position */
@@ -148,18 +152,20 @@ gnn_mem_release(GnnMemory *mem, int64 bytes)
 }
 
 /*
- * Fault in a large fresh allocation in one system call, in huge pages
- * where the kernel has them.  On first touch every page costs a fault and
- * the kernel zeroing it; populating the range up front does the same work
- * in bulk, and a 2 MB page costs one fault where 4 kB pages cost 512
- * (virtual machines make each fault dear: a first write to 1 GB of fresh
- * memory measured 1.2 s in 4 kB pages, 0.07 s in huge ones) and one TLB
- * entry, which the kernels' scattered reads of neighbours' rows also
- * gain from.  Only an optimisation: errors are ignored, the pages then
- * fault on first touch as usual.
+ * Fault in a fresh allocation of GNN_POPULATE_BYTES or more in one system
+ * call, from GNN_PREFAULT_BYTES on in huge pages where the kernel has
+ * them.  On first touch every page costs a fault and the kernel zeroing
+ * it; populating the range up front does the same work in bulk (virtual
+ * machines make each fault dear: a first write to 3 MB measured 6.9 ms
+ * page by page, 2.6 ms populated), and a 2 MB page costs one fault where
+ * 4 kB pages cost 512 (1 GB: 1.2 s in 4 kB pages, 0.07 s in huge ones) and
+ * one TLB entry, which the kernels' scattered reads of neighbours' rows
+ * also gain from.  Only an optimisation: errors are ignored, the pages
+ * then fault on first touch as usual.
  */
 #define GNN_PAGE_SIZE 4096
 #define GNN_PREFAULT_BYTES (16 * 1024 * 1024)
+#define GNN_POPULATE_BYTES (256 * 1024)
 
 static void
 prefault(void *p, int64 bytes)
@@ -168,10 +174,11 @@ prefault(void *p, int64 bytes)
 	uintptr_t	start = TYPEALIGN(GNN_PAGE_SIZE, (uintptr_t) p);
 	uintptr_t	end = TYPEALIGN_DOWN(GNN_PAGE_SIZE, (uintptr_t) p + bytes);
 
-	if (bytes >= GNN_PREFAULT_BYTES && end > start)
+	if (bytes >= GNN_POPULATE_BYTES && end > start)
 	{
 #ifdef MADV_HUGEPAGE
-		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+		if (bytes >= GNN_PREFAULT_BYTES)
+			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
 #endif
 		(void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
 	}
@@ -688,18 +695,18 @@ grow_nodes(ReadState *rs, int64 newcap)
 				 errmsg("gnn_infer supports at most %d nodes", PG_INT32_MAX)));
 	g->ids = mem_grow(rs->mem, g->ids, cap * sizeof(int64),
 					  newcap * sizeof(int64), "reading the node table");
-	g->x = mem_grow(rs->mem, g->x, cap * g->width * sizeof(float),
-					newcap * g->width * sizeof(float), "reading the node table");
+	if (!rs->no_features)
+		g->x = mem_grow(rs->mem, g->x, cap * g->width * sizeof(float),
+						newcap * g->width * sizeof(float), "reading the node table");
 	rs->capacity = newcap;
 }
 
-/* Copy one feature array into row "row" of x, checking its shape */
+/* Copy one feature array into row, checking its shape */
 static void
-read_features(ReadState *rs, Datum d, Oid type, int64 id)
+read_features(ReadState *rs, Datum d, Oid type, int64 id, float *row)
 {
 	GnnGraph   *g = rs->g;
 	ArrayType  *arr = DatumGetArrayTypeP(d);
-	float	   *row = g->x + rs->count * g->width;
 	int			n = (ARR_NDIM(arr) == 1) ? ARR_DIMS(arr)[0] : 0;
 
 	if (ARR_NDIM(arr) != 1 || n != g->width)
@@ -787,8 +794,31 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 	e->index = (int32) rs->count;
 	g->ids[rs->count] = id;
 	if (!rs->no_features)
-		read_features(rs, values[1], rs->table->types[1], id);
+		read_features(rs, values[1], rs->table->types[1], id,
+					  g->x + rs->count * g->width);
 	rs->count++;
+}
+
+/* A node row whose features go to the caller's row for its id */
+static void
+node_dest_row(ReadState *rs, Datum *values, bool *nulls)
+{
+	int64		id;
+	GnnIdEntry *e;
+
+	if (nulls[0])
+		null_error(rs, rs->table->colnames[0]);
+	if (nulls[1])
+		null_error(rs, rs->table->colnames[1]);
+	id = gnn_int_datum(values[0], rs->table->types[0]);
+	e = gnnid_lookup(rs->dest, id);
+	if (e == NULL)
+		return;					/* not asked for */
+	if (rs->dest_found[e->index])
+		duplicate_id_error(id, rs->table->rel);
+	rs->dest_found[e->index] = true;
+	read_features(rs, values[1], rs->table->types[1], id,
+				  rs->dest_x + (int64) e->index * rs->g->width);
 }
 
 /* ---------- edges ---------- */
@@ -1597,12 +1627,15 @@ gnn_reader_begin(const GnnGraphSource *source, GnnMemory *mem)
 	r->rs.g = r->g;
 	r->rs.mem = mem;
 	r->rs.ids = gnnid_create(CurrentMemoryContext, 1024, NULL);
+	/* its own node arrays hold ids only */
+	r->rs.no_features = true;
 	return r;
 }
 
 /*
- * Read the nodes with the given ids (ids not in the table are skipped);
- * their features are appended to the reader's graph.
+ * Look up which of the given ids are nodes (ids not in the table are
+ * skipped; see gnn_reader_node()).  Ids only: features are read by
+ * gnn_reader_features() straight into the caller's rows.
  */
 void
 gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n)
@@ -1616,6 +1649,34 @@ gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n)
 	scan_keys(&r->rs, node_row, 0, ids, n);
 	r->g->nnodes = r->rs.count;
 	r->node_capacity = r->rs.capacity;
+	r->g->rows_read += n;
+}
+
+/*
+ * Read the features of nodes ids[0..n) (distinct) into x: node ids[i]'s
+ * into row rows[i], setting found[rows[i]].  Ids not in the table leave
+ * their rows as they were.  Writing each row where it belongs saves a
+ * copy of them all, and the fresh memory it would take.
+ */
+void
+gnn_reader_features(GnnGraphReader *r, const int64 *ids, const int32 *rows,
+					int n, float *x, bool *found)
+{
+	ReadState  *rs = &r->rs;
+
+	rs->table = &r->nodes;
+	rs->dest = gnnid_create(CurrentMemoryContext, Max(n, 16), NULL);
+	for (int i = 0; i < n; i++)
+	{
+		bool		dup;
+
+		gnnid_insert(rs->dest, ids[i], &dup)->index = rows[i];
+	}
+	rs->dest_x = x;
+	rs->dest_found = found;
+	scan_keys(rs, node_dest_row, 0, ids, n);
+	gnnid_destroy(rs->dest);
+	rs->dest = NULL;
 	r->g->rows_read += n;
 }
 

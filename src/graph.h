@@ -175,6 +175,8 @@ typedef struct GnnEdgePart
 extern GnnGraphReader *gnn_reader_begin(const GnnGraphSource *source,
 										GnnMemory *mem);
 extern void gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n);
+extern void gnn_reader_features(GnnGraphReader *r, const int64 *ids,
+								const int32 *rows, int n, float *x, bool *found);
 extern int32 gnn_reader_node(GnnGraphReader *r, int64 id);
 extern GnnGraph *gnn_reader_graph(GnnGraphReader *r);
 extern void gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,

@@ -461,39 +461,69 @@ order_nodes(Prune *p, int64 *rows, int64 *off)
 	return pos;
 }
 
-/* Features of the nodes the input register needs, read by id */
+/*
+ * Features of the nodes the input register needs, read by id straight into
+ * their rows of g; the other rows are zeros, which nothing reads.
+ */
 static void
-read_features(Prune *p)
+read_rows(Prune *p, GnnGraph *g, const int32 *pos)
 {
 	NodeSet    *s = &p->need[p->prog->input];
 	int64	   *ids = palloc(sizeof(int64) * PRUNE_BATCH);
+	int32	   *rows = palloc(sizeof(int32) * PRUNE_BATCH);
+	bool	   *found = palloc0(sizeof(bool) * Max(p->n, 1));
 	int			nb = 0;
 
-	/* the targets were read first */
-	for (int32 i = 0; i <= s->count; i++)
+	for (int32 i = 0; i < s->count; i++)
 	{
-		if (i < s->count && gnn_reader_node(p->reader, p->id[s->items[i]]) < 0)
-			ids[nb++] = p->id[s->items[i]];
-		if (nb > 0 && (nb == PRUNE_BATCH || i == s->count))
+		ids[nb] = p->id[s->items[i]];
+		rows[nb++] = pos[s->items[i]];
+		if (nb == PRUNE_BATCH || i == s->count - 1)
 		{
-			gnn_reader_nodes(p->reader, ids, nb);
+			gnn_reader_features(p->reader, ids, rows, nb, g->x, found);
 			nb = 0;
 		}
 	}
-	for (int32 i = 0; i < s->count; i++)
-		if (gnn_reader_node(p->reader, p->id[s->items[i]]) < 0)
+	for (int32 v = 0; v < p->n; v++)
+	{
+		if (found[pos[v]])
+			continue;
+		if (s->mark[v])
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("an edge refers to node " INT64_FORMAT ", which is not in the node table",
-							p->id[s->items[i]])));
+							p->id[v])));
+		memset(g->x + (int64) pos[v] * g->width, 0, sizeof(float) * g->width);
+	}
+	pfree(ids);
+	pfree(rows);
+	pfree(found);
+}
+
+/* Node rows of a graph in memory, numbered by pos */
+static void
+copy_rows(Prune *p, GnnGraph *g, const int32 *pos)
+{
+	const GnnGraph *whole = p->whole;
+
+	for (int32 v = 0; v < p->n; v++)
+	{
+		int			t = node_type(p, v);
+		const GnnNodeType *rt = g->ntypes > 0 ? &whole->types[t] : NULL;
+		GnnNodeType *nt = &g->types[t];
+		int64		r = p->id[v];
+		float	   *row = nt->x + (pos[v] - nt->off) * nt->width;
+
+		g->ids[pos[v]] = rt ? whole->ids[r] : r;
+		memcpy(row, rt ? rt->x + (r - rt->off) * rt->width : whole->x + r * nt->width,
+			   sizeof(float) * nt->width);
+	}
 }
 
 /* Node rows of the receptive field: ids and features, numbered by pos */
 static void
 build_nodes(Prune *p, GnnGraph *g, const int32 *pos, const int64 *off)
 {
-	const GnnGraph *read = p->whole ? p->whole : gnn_reader_graph(p->reader);
-
 	g->ids = gnn_mem_alloc(p->mem, Max(p->n, 1) * sizeof(int64), "the receptive field");
 	for (int t = 0; t < Max(g->ntypes, 1); t++)
 	{
@@ -501,28 +531,20 @@ build_nodes(Prune *p, GnnGraph *g, const int32 *pos, const int64 *off)
 
 		nt->off = off[t];
 		nt->n = (t + 1 < g->ntypes ? off[t + 1] : p->n) - off[t];
-		nt->width = g->ntypes > 0 ? read->types[t].width : g->width;
+		nt->width = g->ntypes > 0 ? p->whole->types[t].width : g->width;
 		nt->x = gnn_mem_alloc(p->mem, Max(nt->n, 1) * (int64) Max(nt->width, 1) * sizeof(float),
 							  "the receptive field");
 	}
-	for (int32 v = 0; v < p->n; v++)
-	{
-		int			t = node_type(p, v);
-		const GnnNodeType *rt = g->ntypes > 0 ? &read->types[t] : NULL;
-		GnnNodeType *nt = &g->types[t];
-		int64		r = p->whole ? p->id[v] : gnn_reader_node(p->reader, p->id[v]);
-		float	   *row = nt->x + (pos[v] - nt->off) * nt->width;
-
-		g->ids[pos[v]] = rt ? read->ids[r] : p->id[v];
-		/* every row is written: features, or zeros where none were read */
-		if (r >= 0)
-			memcpy(row, (rt ? rt->x + (r - rt->off) * rt->width : read->x + r * nt->width),
-				   sizeof(float) * nt->width);
-		else
-			memset(row, 0, sizeof(float) * nt->width);
-	}
 	g->x = g->types[0].x;
 	g->width = g->types[0].width;
+	if (p->whole)
+		copy_rows(p, g, pos);
+	else
+	{
+		for (int32 v = 0; v < p->n; v++)
+			g->ids[pos[v]] = p->id[v];
+		read_rows(p, g, pos);
+	}
 }
 
 /* The in-edges of edge type r of the receptive field, nodes numbered by pos */
@@ -577,7 +599,6 @@ build_graph(Prune *p, const int32 *pos, const int64 *off, int width,
 	g->width = width;
 	g->has_weight = has_weight;
 	g->mem = p->mem;
-	g->rows_read = p->whole ? 0 : gnn_reader_graph(p->reader)->rows_read;
 	if (p->whole && p->whole->ntypes > 0)
 	{
 		g->ntypes = p->whole->ntypes;
@@ -585,6 +606,7 @@ build_graph(Prune *p, const int32 *pos, const int64 *off, int width,
 		memcpy(g->etypes, p->whole->etypes, sizeof(GnnEdgeType) * g->netypes);
 	}
 	build_nodes(p, g, pos, off);
+	g->rows_read = p->whole ? 0 : gnn_reader_graph(p->reader)->rows_read;
 	for (int32 v = 0; v < p->n; v++)
 		order[pos[v]] = v;
 	for (int r = 0; r < p->netypes; r++)
@@ -739,7 +761,6 @@ gnn_infer_pruned(GnnModel *model, GnnGraphSource *src, const int64 *targets,
 		}
 
 	backward(&p);
-	read_features(&p);
 	rows = palloc(sizeof(int64) * model->prog->nops);
 	pos = order_nodes(&p, rows, off);
 	g = build_graph(&p, pos, off, model->in_width, src->weight_col != NULL);
