@@ -205,54 +205,62 @@ conv_on_edge_type(HeteroCtx *hc, const LayerArgs *la, int r)
 }
 
 /*
- * Group the results of the edge types ending at each node type: the
- * running values after a message-passing layer.  Types without a result
- * have no value from here on.
+ * Group the results of the edge types ending at node type t, in edge type
+ * order, into *y (-1 when none ends there).
  */
 static bool
-group_results(HeteroCtx *hc, const int *results, GnnAggr aggr)
+group_type(HeteroCtx *hc, const int *results, int t, GnnAggr aggr, int *y)
 {
 	LowerCtx   *ctx = hc->ctx;
 	GnnProgram *prog = hc->prog;
+	int			n = 0;
 
-	for (int t = 0; t < prog->ntypes; t++)
+	*y = -1;
+	for (int r = 0; r < prog->netypes; r++)
 	{
-		int			y = -1;
-		int			n = 0;
+		int			x = results[r];
 
-		for (int r = 0; r < prog->netypes; r++)
+		if (x < 0 || prog->etypes[r].dst != t)
+			continue;
+		if (*y >= 0 && prog->regs[x].width != prog->regs[*y].width)
+			return hetero_error(hc, "the edge types ending at node type \"%s\" give results of different widths%s",
+								prog->type_names[t], "");
+		if (*y < 0)
+			*y = x;
+		else if (aggr == GNN_AGGR_MAX || aggr == GNN_AGGR_MIN)
 		{
-			int			x = results[r];
-
-			if (x < 0 || prog->etypes[r].dst != t)
-				continue;
-			if (y >= 0 && prog->regs[x].width != prog->regs[y].width)
-				return hetero_error(hc, "the edge types ending at node type \"%s\" give results of different widths%s",
-									prog->type_names[t], "");
-			if (y < 0)
-				y = x;
-			else if (aggr == GNN_AGGR_MAX || aggr == GNN_AGGR_MIN)
-			{
-				y = lw_emit_binary(ctx, GNN_OP_EXTREME, y, x, 1);
-				prog->ops[prog->nops - 1].aggr = aggr;
-			}
-			else
-				y = lw_emit_binary(ctx, GNN_OP_ADD, y, x, 1);
-			n++;
+			*y = lw_emit_binary(ctx, GNN_OP_EXTREME, *y, x, 1);
+			prog->ops[prog->nops - 1].aggr = aggr;
 		}
-		if (aggr == GNN_AGGR_MEAN && n > 1)
-		{
-			int			w = prog->regs[y].width;
-			float	   *scale = palloc(sizeof(float) * w);
+		else
+			*y = lw_emit_binary(ctx, GNN_OP_ADD, *y, x, 1);
+		n++;
+	}
+	if (aggr == GNN_AGGR_MEAN && n > 1)
+	{
+		int			w = prog->regs[*y].width;
+		float	   *scale = palloc(sizeof(float) * w);
 
-			for (int c = 0; c < w; c++)
-				scale[c] = 1.0f / (float) n;
-			y = lw_emit_affine(ctx, y, scale, NULL);
-		}
-		hc->cur[t] = y;
-		hc->width[t] = y >= 0 ? prog->regs[y].width : -1;
+		for (int c = 0; c < w; c++)
+			scale[c] = 1.0f / (float) n;
+		*y = lw_emit_affine(ctx, *y, scale, NULL);
 	}
 	return true;
+}
+
+/*
+ * The running values after a message-passing layer, ys[t] per node type
+ * (-1: that type has no value from here on).  Set once the whole layer is
+ * emitted: until then its edge types read the previous values.
+ */
+static void
+set_values(HeteroCtx *hc, const int *ys)
+{
+	for (int t = 0; t < hc->prog->ntypes; t++)
+	{
+		hc->cur[t] = ys[t];
+		hc->width[t] = ys[t] >= 0 ? hc->prog->regs[ys[t]].width : -1;
+	}
 }
 
 static bool
@@ -263,27 +271,72 @@ is_message_passing(const char *type)
 		strcmp(type, "RGCNConv") == 0 || strcmp(type, "Program") == 0;
 }
 
-/* to_hetero: a copy of the layer per edge type, keyed <prefix>.<edge type> */
+/*
+ * to_hetero: a copy of the layer per edge type, keyed <prefix>.<edge type>.
+ * Emitted target type by target type, each type's edge types followed by
+ * their grouping, so that a type's operations are consecutive and the
+ * executor's fused runs, which keep to one node type, span them all.
+ */
 static bool
 lower_to_hetero_conv(HeteroCtx *hc, const LayerArgs *la)
 {
+	GnnProgram *prog = hc->prog;
 	int			results[GNN_MAX_EDGE_TYPES];
+	int			ys[GNN_MAX_NODE_TYPES];
 
-	for (int r = 0; r < hc->prog->netypes; r++)
+	for (int t = 0; t < prog->ntypes; t++)
 	{
-		const char *name = hc->prog->etypes[r].name;
-		LayerArgs	copy = layer_args(la->json, la->type,
-									  la->prefix ? psprintf("%s.%s", la->prefix, name) : name);
+		for (int r = 0; r < prog->netypes; r++)
+		{
+			const char *name = prog->etypes[r].name;
+			LayerArgs	copy;
 
-		if ((results[r] = conv_on_edge_type(hc, &copy, r)) < 0)
+			if (prog->etypes[r].dst != t)
+				continue;
+			copy = layer_args(la->json, la->type,
+							  la->prefix ? psprintf("%s.%s", la->prefix, name) : name);
+			if ((results[r] = conv_on_edge_type(hc, &copy, r)) < 0)
+				return false;
+		}
+		if (!group_type(hc, results, t, hc->aggr, &ys[t]))
 			return false;
 	}
-	return group_results(hc, results, hc->aggr);
+	set_values(hc, ys);
+	return true;
+}
+
+/* HeteroConv: the layer of convs' item i, on its edge type */
+static bool
+hetero_conv_one(HeteroCtx *hc, const LayerArgs *la, const GnnJson *convs,
+				int i, int *results)
+{
+	const GnnJson *conv = convs->items[i];
+	const GnnJson *type = gnn_json_get(conv, "type");
+	int			r = find_etype(hc->prog, convs->keys[i]);
+	char	   *key;
+	LayerArgs	cla;
+
+	if (type == NULL || type->kind != GNN_JSON_STRING || !is_message_passing(type->string) ||
+		gnn_json_get(conv, "prefix") != NULL)
+		return hetero_error(hc, "HeteroConv: the layer of \"%s\" must be a message-passing layer without a \"prefix\"%s",
+							convs->keys[i], "");
+	/* PyG's ModuleDict key of a tuple: <a___b___c> */
+	key = psprintf("<%s>", convs->keys[i]);
+	for (char *p = key; (p = strstr(p, "__")) != NULL; p += 3)
+	{
+		memmove(p + 1, p, strlen(p) + 1);
+		*p = '_';
+	}
+	cla = layer_args(conv, type->string,
+					 la->prefix ? psprintf("%s.convs.%s", la->prefix, key) :
+					 psprintf("convs.%s", key));
+	return (results[r] = conv_on_edge_type(hc, &cla, r)) >= 0;
 }
 
 /*
  * HeteroConv({edge type: conv}, aggr): convs keyed in PyG's ModuleDict form
- * <prefix>.convs.<src___relation___dst>.
+ * <prefix>.convs.<src___relation___dst>.  Emitted target type by target
+ * type, as to_hetero.
  */
 static bool
 lower_hetero_conv(HeteroCtx *hc, const LayerArgs *la)
@@ -293,6 +346,7 @@ lower_hetero_conv(HeteroCtx *hc, const LayerArgs *la)
 	const char *aggr;
 	GnnAggr		group = GNN_AGGR_SUM;
 	int			results[GNN_MAX_EDGE_TYPES];
+	int			ys[GNN_MAX_NODE_TYPES];
 
 	if (!lw_check_keys(hc->ctx, la, keys) ||
 		!lw_arg_string(hc->ctx, la, "aggr", "sum", &aggr) ||
@@ -304,33 +358,19 @@ lower_hetero_conv(HeteroCtx *hc, const LayerArgs *la)
 	for (int r = 0; r < hc->prog->netypes; r++)
 		results[r] = -1;
 	for (int i = 0; i < convs->count; i++)
-	{
-		const GnnJson *conv = convs->items[i];
-		const GnnJson *type = gnn_json_get(conv, "type");
-		int			r = find_etype(hc->prog, convs->keys[i]);
-		char	   *key;
-		LayerArgs	cla;
-
-		if (r < 0)
+		if (find_etype(hc->prog, convs->keys[i]) < 0)
 			return hetero_error(hc, "HeteroConv: unknown edge type \"%s\"%s", convs->keys[i], "");
-		if (type == NULL || type->kind != GNN_JSON_STRING || !is_message_passing(type->string) ||
-			gnn_json_get(conv, "prefix") != NULL)
-			return hetero_error(hc, "HeteroConv: the layer of \"%s\" must be a message-passing layer without a \"prefix\"%s",
-								convs->keys[i], "");
-		/* PyG's ModuleDict key of a tuple: <a___b___c> */
-		key = psprintf("<%s>", convs->keys[i]);
-		for (char *p = key; (p = strstr(p, "__")) != NULL; p += 3)
-		{
-			memmove(p + 1, p, strlen(p) + 1);
-			*p = '_';
-		}
-		cla = layer_args(conv, type->string,
-						 la->prefix ? psprintf("%s.convs.%s", la->prefix, key) :
-						 psprintf("convs.%s", key));
-		if ((results[r] = conv_on_edge_type(hc, &cla, r)) < 0)
+	for (int t = 0; t < hc->prog->ntypes; t++)
+	{
+		for (int i = 0; i < convs->count; i++)
+			if (hc->prog->etypes[find_etype(hc->prog, convs->keys[i])].dst == t &&
+				!hetero_conv_one(hc, la, convs, i, results))
+				return false;
+		if (!group_type(hc, results, t, group, &ys[t]))
 			return false;
 	}
-	return group_results(hc, results, group);
+	set_values(hc, ys);
+	return true;
 }
 
 /* ---------- HGTConv ---------- */
@@ -700,6 +740,7 @@ lower_hetero_layer(HeteroCtx *hc, const LayerArgs *la)
 	if (is_message_passing(la->type))
 	{
 		int			results[1];
+		int			ys[GNN_MAX_NODE_TYPES];
 
 		if (hc->to_hetero)
 			return lower_to_hetero_conv(hc, la);
@@ -709,7 +750,11 @@ lower_hetero_layer(HeteroCtx *hc, const LayerArgs *la)
 		/* a model of one edge type: the layer as it is */
 		if ((results[0] = conv_on_edge_type(hc, la, 0)) < 0)
 			return false;
-		return group_results(hc, results, GNN_AGGR_SUM);
+		for (int t = 0; t < hc->prog->ntypes; t++)
+			if (!group_type(hc, results, t, GNN_AGGR_SUM, &ys[t]))
+				return false;
+		set_values(hc, ys);
+		return true;
 	}
 	return lower_dense(hc, la);
 }
