@@ -546,22 +546,71 @@ run_fused(GnnExec *ex, int first, int end)
 	gnn_exec_end_blocks(ex, first, end);
 }
 
+/*
+ * Whether operation i may write its output over its first input: an
+ * element-wise operation (each output value from the input values at the
+ * same position) that is that input's last reader, the input being a
+ * layer's value of the same shape, not the graph's features or an output.
+ * Run alone, it then needs no buffer of its own: no fresh memory to fault
+ * in, no pass over a second matrix.
+ */
+static bool
+in_place(const GnnExec *ex, int i)
+{
+	const GnnProgram *prog = ex->prog;
+	const GnnOp *op = &prog->ops[i];
+
+	switch (op->kind)
+	{
+		case GNN_OP_ACT:
+		case GNN_OP_ADD:
+		case GNN_OP_MUL:
+		case GNN_OP_AXPY:
+		case GNN_OP_AFFINE:
+		case GNN_OP_EQUALS:
+		case GNN_OP_DIV:
+		case GNN_OP_EXTREME:
+			break;
+		default:
+			return false;
+	}
+	return ex->last_use[op->a] == i && ex->regs[op->a] != NULL &&
+		op->b != op->a &&
+		!gnn_program_is_input(prog, op->a) && !gnn_program_is_output(prog, op->a) &&
+		prog->regs[op->a].width == prog->regs[op->out].width &&
+		prog->regs[op->a].space == prog->regs[op->out].space &&
+		(prog->regs[op->out].space == GNN_SPACE_NODE ?
+		 prog->regs[op->a].ntype == prog->regs[op->out].ntype :
+		 prog->regs[op->a].view == prog->regs[op->out].view);
+}
+
 /* Run operation i alone, chunk by chunk */
 static void
 run_op(GnnExec *ex, int i)
 {
 	const GnnOp *op = &ex->prog->ops[i];
+	bool		over_input = in_place(ex, i);
 	int64		lo,
 				hi;
 
 	gnn_exec_op_range(ex, i, &lo, &hi);
-	alloc_reg(ex, i);
+	if (over_input)
+	{
+		ex->regs[op->out] = ex->regs[op->a];
+		ex->rows[op->out] = ex->rows[op->a];
+		ex->row0[op->out] = ex->row0[op->a];
+	}
+	else
+		alloc_reg(ex, i);
 	for (int64 b = lo; b < hi; b += GNN_CHUNK_NODES)
 	{
 		gnn_exec_op(ex, i, b, Min(b + GNN_CHUNK_NODES, hi));
 		gnn_progress_layer(op->layer, Min(b + GNN_CHUNK_NODES, hi) - lo);
 		CHECK_FOR_INTERRUPTS();
 	}
+	/* the input's buffer is the output's now, and freed as it */
+	if (over_input)
+		ex->regs[op->a] = NULL;
 }
 
 static void
