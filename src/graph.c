@@ -1605,7 +1605,7 @@ struct GnnGraphReader
 	TableRead	nodes;
 	TableRead	edges;
 	ReadState	rs;
-	GnnGraph   *g;				/* the nodes read so far, in reading order */
+	GnnGraph   *g;				/* ids of the nodes read so far, in reading order */
 	int64		node_capacity;	/* of g's arrays */
 };
 
@@ -1689,11 +1689,11 @@ gnn_reader_node(GnnGraphReader *r, int64 id)
 	return e ? e->index : -1;
 }
 
-/* The nodes read so far: ids and features in reading order */
-GnnGraph *
-gnn_reader_graph(GnnGraphReader *r)
+/* Rows read from both tables so far */
+int64
+gnn_reader_rows_read(GnnGraphReader *r)
 {
-	return r->g;
+	return r->g->rows_read;
 }
 
 /* Edge rows as read, ids not yet mapped */

@@ -178,7 +178,7 @@ extern void gnn_reader_nodes(GnnGraphReader *r, const int64 *ids, int n);
 extern void gnn_reader_features(GnnGraphReader *r, const int64 *ids,
 								const int32 *rows, int n, float *x, bool *found);
 extern int32 gnn_reader_node(GnnGraphReader *r, int64 id);
-extern GnnGraph *gnn_reader_graph(GnnGraphReader *r);
+extern int64 gnn_reader_rows_read(GnnGraphReader *r);
 extern void gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
 								GnnEdgeList *out);
 extern void gnn_reader_end(GnnGraphReader *r);

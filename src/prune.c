@@ -606,7 +606,7 @@ build_graph(Prune *p, const int32 *pos, const int64 *off, int width,
 		memcpy(g->etypes, p->whole->etypes, sizeof(GnnEdgeType) * g->netypes);
 	}
 	build_nodes(p, g, pos, off);
-	g->rows_read = p->whole ? 0 : gnn_reader_graph(p->reader)->rows_read;
+	g->rows_read = p->whole ? 0 : gnn_reader_rows_read(p->reader);
 	for (int32 v = 0; v < p->n; v++)
 		order[pos[v]] = v;
 	for (int r = 0; r < p->netypes; r++)
