@@ -578,10 +578,7 @@ in_place(const GnnExec *ex, int i)
 		op->b != op->a &&
 		!gnn_program_is_input(prog, op->a) && !gnn_program_is_output(prog, op->a) &&
 		prog->regs[op->a].width == prog->regs[op->out].width &&
-		prog->regs[op->a].space == prog->regs[op->out].space &&
-		(prog->regs[op->out].space == GNN_SPACE_NODE ?
-		 prog->regs[op->a].ntype == prog->regs[op->out].ntype :
-		 prog->regs[op->a].view == prog->regs[op->out].view);
+		same_rows(prog, op, op->a);
 }
 
 /* Run operation i alone, chunk by chunk */
