@@ -772,19 +772,25 @@ next_node_rows(ReadState *rs)
 	grow_nodes(rs, 0);
 }
 
+/* A node row's id, once its id and (if read) features are checked for NULL */
+static int64
+node_row_id(ReadState *rs, Datum *values, bool *nulls, bool features)
+{
+	if (nulls[0])
+		null_error(rs, rs->table->colnames[0]);
+	if (features && nulls[1])
+		null_error(rs, rs->table->colnames[1]);
+	return gnn_int_datum(values[0], rs->table->types[0]);
+}
+
 static void
 node_row(ReadState *rs, Datum *values, bool *nulls)
 {
 	GnnGraph   *g = rs->g;
-	int64		id;
+	int64		id = node_row_id(rs, values, nulls, !rs->no_features);
 	bool		found;
 	GnnIdEntry *e;
 
-	if (nulls[0])
-		null_error(rs, rs->table->colnames[0]);
-	if (!rs->no_features && nulls[1])
-		null_error(rs, rs->table->colnames[1]);
-	id = gnn_int_datum(values[0], rs->table->types[0]);
 	if (rs->count == rs->capacity)
 		next_node_rows(rs);
 
@@ -803,15 +809,9 @@ node_row(ReadState *rs, Datum *values, bool *nulls)
 static void
 node_dest_row(ReadState *rs, Datum *values, bool *nulls)
 {
-	int64		id;
-	GnnIdEntry *e;
+	int64		id = node_row_id(rs, values, nulls, true);
+	GnnIdEntry *e = gnnid_lookup(rs->dest, id);
 
-	if (nulls[0])
-		null_error(rs, rs->table->colnames[0]);
-	if (nulls[1])
-		null_error(rs, rs->table->colnames[1]);
-	id = gnn_int_datum(values[0], rs->table->types[0]);
-	e = gnnid_lookup(rs->dest, id);
 	if (e == NULL)
 		return;					/* not asked for */
 	if (rs->dest_found[e->index])
