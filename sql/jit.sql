@@ -56,21 +56,13 @@ FROM run_jit f JOIN run_unfused u USING (name, node_id);
 SELECT gnn_generate_graph('pl_nodes', 'pl_edges', 3000, 60000, 5, 7);
 SELECT max(indegree) > 64 * 20 AS has_hub
 FROM (SELECT dst, count(*) AS indegree FROM pl_edges GROUP BY dst) AS d;
-CREATE TABLE pl_fused AS
-  SELECT c.name, r.node_id, r.embedding
-  FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'pl_edges', 'pl_nodes') AS r
-  WHERE NOT c.weighted AND NOT c.relational;
+\set pl_run 'SELECT c.name, r.node_id, r.embedding FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, ''pl_edges'', ''pl_nodes'') AS r WHERE NOT c.weighted AND NOT c.relational'
+CREATE TABLE pl_fused AS :pl_run;
 SET gnnjit.jit_fusion = off;
-CREATE TABLE pl_unfused AS
-  SELECT c.name, r.node_id, r.embedding
-  FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'pl_edges', 'pl_nodes') AS r
-  WHERE NOT c.weighted AND NOT c.relational;
+CREATE TABLE pl_unfused AS :pl_run;
 RESET gnnjit.jit_fusion;
 SET gnnjit.jit = off;
-CREATE TABLE pl_portable AS
-  SELECT c.name, r.node_id, r.embedding
-  FROM fx_case c CROSS JOIN LATERAL gnn_infer(c.name, 'pl_edges', 'pl_nodes') AS r
-  WHERE NOT c.weighted AND NOT c.relational;
+CREATE TABLE pl_portable AS :pl_run;
 RESET gnnjit.jit;
 SELECT count(DISTINCT name) AS cases, count(*) AS rows,
        bool_and(f.embedding = u.embedding) AS identical
