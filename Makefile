@@ -16,6 +16,7 @@ OBJS = \
 	src/hetero.o \
 	src/model.o \
 	src/graph.o \
+	src/keyscan.o \
 	src/graphdef.o \
 	src/kernels.o \
 	src/gemm.o \

@@ -91,6 +91,25 @@ SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_cover', 'p_nodes_id', '{
 -- twenty consecutive targets, their neighbourhoods overlapping
 SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_cover', 'p_nodes_id',
                          ARRAY(SELECT generate_series(100, 119)::bigint));
+-- many keys found in one walk along an integer btree's leaves, their rows
+-- then fetched from the heap: a plain index on dst, whose repeated keys are
+-- deduplicated into posting lists; node rows updated (dead versions, HOT
+-- chains) and an aborted insert of a second row for a node; then a
+-- descending index, which is searched a key at a time instead
+DROP INDEX p_edges_cover;
+CREATE INDEX p_edges_dst ON p_edges (dst);
+SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_dst', 'p_nodes_id',
+                         ARRAY(SELECT generate_series(7, 19999, 1000)::bigint));
+UPDATE p_nodes SET features = features WHERE id % 3 = 0;
+BEGIN;
+INSERT INTO p_nodes SELECT id, features FROM p_nodes WHERE id = 1007;
+ROLLBACK;
+SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_dst', 'p_nodes_id',
+                         ARRAY(SELECT generate_series(7, 19999, 1000)::bigint));
+DROP INDEX p_nodes_id;
+CREATE INDEX p_nodes_id_desc ON p_nodes (id DESC);
+SELECT * FROM point_rows('p_edges', 'p_nodes', 'p_edges_dst', 'p_nodes_id_desc',
+                         ARRAY(SELECT generate_series(7, 19999, 1000)::bigint));
 -- integer columns: the index is searched with bigint keys (cross-type)
 CREATE TABLE p_nodes4 AS SELECT id::int AS id, features FROM p_nodes ORDER BY ctid;
 CREATE TABLE p_edges4 AS SELECT src::int AS src, dst::int AS dst FROM p_edges ORDER BY ctid;

@@ -42,6 +42,7 @@
 
 #include "gnnjit.h"
 #include "graph.h"
+#include "keyscan.h"
 #include "progress.h"
 
 #include "idmap.h"
@@ -233,21 +234,6 @@ mem_grow(GnnMemory *mem, void *ptr, int64 oldbytes, int64 newbytes,
 }
 
 /* ---------- columns and privileges ---------- */
-
-/* A smallint, integer or bigint datum as int64 */
-int64
-gnn_int_datum(Datum d, Oid t)
-{
-	switch (t)
-	{
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		default:
-			return DatumGetInt64(d);
-	}
-}
 
 /*
  * Resolve and type-check a column, and check the caller may read it: SELECT
@@ -570,19 +556,15 @@ key_index(const TableRead *t, int keycol, RegProcedure *proc, int *pos)
 }
 
 /*
- * The rows whose key column is one of keys[0..nkeys), read directly through
- * the index (no query to plan, no tuple copied): the keys sorted and
- * deduplicated, one index descent each, and with the index covering every
- * column and the heap page all-visible, the index tuple itself (an
- * index-only scan).  A key's rows come in heap order, as equal btree keys
- * are ordered by heap position.
+ * The rows of keys[0..n) (sorted, distinct), one index descent each, and
+ * with the index covering every column and the heap page all-visible, the
+ * index tuple itself (an index-only scan).
  */
 static void
-scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
-				const int *pos, int64 *keys, int nkeys)
+scan_descents(ReadState *rs, RowCallback cb, Relation idx, RegProcedure proc,
+			  const int *pos, const int64 *keys, int n)
 {
 	TableRead  *t = rs->table;
-	Relation	idx = index_open(indexoid, AccessShareLock);
 	IndexScanDesc scan = index_beginscan(t->rel, idx, GetActiveSnapshot(), 1, 0);
 	TupleTableSlot *slot = table_slot_create(t->rel, NULL);
 	Buffer		vmbuffer = InvalidBuffer;
@@ -590,7 +572,6 @@ scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
 	Datum		values[GNN_MAX_COLS];
 	bool		nulls[GNN_MAX_COLS];
 	ScanKeyData key;
-	int			n = sort_unique_keys(keys, nkeys);
 	int64		nrows = 0;
 
 	scan->xs_want_itup = index_only;
@@ -631,8 +612,76 @@ scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
 	if (BufferIsValid(vmbuffer))
 		ReleaseBuffer(vmbuffer);
 	index_endscan(scan);
-	index_close(idx, AccessShareLock);
 	ExecDropSingleTupleTableSlot(slot);
+}
+
+static int
+cmp_tid(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/* A row fetched for scan_walked() */
+typedef struct WalkedRows
+{
+	ReadState  *rs;
+	RowCallback cb;
+} WalkedRows;
+
+static void
+walked_row(void *arg, TupleTableSlot *slot, ItemPointer tid)
+{
+	WalkedRows *w = arg;
+	ReadState  *rs = w->rs;
+	Datum		values[GNN_MAX_COLS];
+	bool		nulls[GNN_MAX_COLS];
+
+	for (int c = 0; c < rs->table->ncols; c++)
+		values[c] = slot_getattr(slot, rs->table->attnums[c], &nulls[c]);
+	rs->tid = tid;
+	w->cb(rs, values, nulls);
+}
+
+/*
+ * The rows of keys[0..n) (sorted, distinct): their TIDs from one walk along
+ * idx's leaves, then the tuples in TID order, each checked against the
+ * snapshot as an index scan's would be (keyscan.c).
+ */
+static void
+scan_walked(ReadState *rs, RowCallback cb, Relation idx, const int64 *keys, int n)
+{
+	Relation	rel = rs->table->rel;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	WalkedRows	w = {rs, cb};
+	ItemPointerData *tids;
+	int64		ntids = gnn_keyscan_tids(idx, keys, n, &tids);
+
+	qsort(tids, ntids, sizeof(ItemPointerData), cmp_tid);
+	gnn_keyscan_fetch(rel, idx, tids, ntids, slot, walked_row, &w);
+	ExecDropSingleTupleTableSlot(slot);
+	pfree(tids);
+}
+
+/*
+ * The rows whose key column is one of keys[0..nkeys), read directly through
+ * the index (no query to plan, no tuple copied), the keys sorted and
+ * deduplicated.  Rows fetched from the heap are found by one walk along
+ * the index's leaves when it allows (an integer btree), which costs far
+ * less than a descent per key when there are many; a key's rows come in
+ * heap order either way.
+ */
+static void
+scan_index_keys(ReadState *rs, RowCallback cb, Oid indexoid, RegProcedure proc,
+				const int *pos, int64 *keys, int nkeys)
+{
+	Relation	idx = index_open(indexoid, AccessShareLock);
+	int			n = sort_unique_keys(keys, nkeys);
+
+	if (pos[0] == 0 && gnn_keyscan_usable(idx))
+		scan_walked(rs, cb, idx, keys, n);
+	else
+		scan_descents(rs, cb, idx, proc, pos, keys, n);
+	index_close(idx, AccessShareLock);
 }
 
 /*

@@ -14,6 +14,7 @@
 #define GNN_GRAPH_H
 
 #include "access/relscan.h"
+#include "catalog/pg_type.h"
 #include "port/atomics.h"
 #include "utils/snapshot.h"
 
@@ -183,7 +184,21 @@ extern void gnn_reader_in_edges(GnnGraphReader *r, const int64 *dsts, int n,
 								GnnEdgeList *out);
 extern void gnn_reader_end(GnnGraphReader *r);
 
-extern int64 gnn_int_datum(Datum d, Oid type);
+/* A smallint, integer or bigint datum as int64 */
+static inline int64
+gnn_int_datum(Datum d, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
 extern int64 gnn_graph_estimate_bytes(const GnnGraphSource *source,
 									  int64 *nnodes, int64 *nedges);
 extern int64 gnn_graph_estimate_bytes_hetero(const GnnHeteroSource *hs,
