@@ -475,14 +475,23 @@ estimate_rows(Relation rel)
 
 /* ---------- reading rows by key through an index ---------- */
 
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
+/*
+ * Sorts with the comparison inlined (a receptive field's keys are sorted
+ * on every read; qsort() calling a comparator took a tenth of it)
+ */
+#define ST_SORT sort_int64
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
-	return (x > y) - (x < y);
-}
+#define ST_SORT sort_tids
+#define ST_ELEMENT_TYPE ItemPointerData
+#define ST_COMPARE(a, b) ItemPointerCompare(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* keys[0..n) sorted, without repeats; returns how many are left */
 static int
@@ -490,7 +499,7 @@ sort_unique_keys(int64 *keys, int n)
 {
 	int			m = 0;
 
-	qsort(keys, n, sizeof(int64), cmp_int64);
+	sort_int64(keys, n);
 	for (int i = 0; i < n; i++)
 		if (m == 0 || keys[i] != keys[m - 1])
 			keys[m++] = keys[i];
@@ -615,12 +624,6 @@ scan_descents(ReadState *rs, RowCallback cb, Relation idx, RegProcedure proc,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
-static int
-cmp_tid(const void *a, const void *b)
-{
-	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
-}
-
 /* A row fetched for scan_walked() */
 typedef struct WalkedRows
 {
@@ -656,7 +659,7 @@ scan_walked(ReadState *rs, RowCallback cb, Relation idx, const int64 *keys, int 
 	ItemPointerData *tids;
 	int64		ntids = gnn_keyscan_tids(idx, keys, n, &tids);
 
-	qsort(tids, ntids, sizeof(ItemPointerData), cmp_tid);
+	sort_tids(tids, ntids);
 	gnn_keyscan_fetch(rel, idx, tids, ntids, slot, walked_row, &w);
 	ExecDropSingleTupleTableSlot(slot);
 	pfree(tids);

@@ -42,7 +42,7 @@
 #include "progress.h"
 #include "prune.h"
 
-/* Targets per query when reading in-edges and features */
+/* Targets per query when reading in-edges */
 #define PRUNE_BATCH 10000
 
 /* A growing array of local node numbers, with membership marks */
@@ -463,27 +463,24 @@ order_nodes(Prune *p, int64 *rows, int64 *off)
 
 /*
  * Features of the nodes the input register needs, read by id straight into
- * their rows of g; the other rows are zeros, which nothing reads.
+ * their rows of g, all in one read (its keys are sorted once: in batches,
+ * each would span the whole index); the other rows are zeros, which
+ * nothing reads.
  */
 static void
 read_rows(Prune *p, GnnGraph *g, const int32 *pos)
 {
 	NodeSet    *s = &p->need[p->prog->input];
-	int64	   *ids = palloc(sizeof(int64) * PRUNE_BATCH);
-	int32	   *rows = palloc(sizeof(int32) * PRUNE_BATCH);
+	int64	   *ids = palloc(sizeof(int64) * Max(s->count, 1));
+	int32	   *rows = palloc(sizeof(int32) * Max(s->count, 1));
 	bool	   *found = palloc0(sizeof(bool) * Max(p->n, 1));
-	int			nb = 0;
 
 	for (int32 i = 0; i < s->count; i++)
 	{
-		ids[nb] = p->id[s->items[i]];
-		rows[nb++] = pos[s->items[i]];
-		if (nb == PRUNE_BATCH || i == s->count - 1)
-		{
-			gnn_reader_features(p->reader, ids, rows, nb, g->x, found);
-			nb = 0;
-		}
+		ids[i] = p->id[s->items[i]];
+		rows[i] = pos[s->items[i]];
 	}
+	gnn_reader_features(p->reader, ids, rows, s->count, g->x, found);
 	for (int32 v = 0; v < p->n; v++)
 	{
 		if (found[pos[v]])
