@@ -33,6 +33,10 @@
  */
 #include "postgres.h"
 
+#ifdef __x86_64__
+#include <cpuid.h>
+#endif
+
 #include "access/heapam.h"
 #include "access/nbtree.h"
 #include "access/tableam.h"
@@ -56,10 +60,47 @@ typedef struct Walk
 	Oid			type;			/* of the first column: int2, int4 or int8 */
 	BTScanInsertData ins;		/* for descents: one int8 key */
 	Buffer		buf;			/* the leaf read, share-locked */
-	ItemPointerData *tids;
+	GnnKeyTid  *found;
 	int64		n;
 	int64		cap;
 } Walk;
+
+/* Whether the processor has PREFETCHW (-1: not asked yet) */
+static int	has_prefetchw = -1;
+
+static void
+check_prefetchw(void)
+{
+#ifdef __x86_64__
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	if (has_prefetchw < 0)
+		has_prefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
+#else
+	has_prefetchw = 0;
+#endif
+}
+
+/*
+ * Prefetch p to be written: a line fetched only for reading must be
+ * fetched again before an atomic operation on it.  PREFETCHW is on every
+ * AMD processor and Intel's since Broadwell; elsewhere a plain prefetch.
+ */
+static pg_attribute_always_inline void
+prefetch_write(const void *p)
+{
+#ifdef __x86_64__
+	if (has_prefetchw > 0)
+	{
+		__asm__ volatile ("prefetchw %0"::"m" (*(const char *) p));
+		return;
+	}
+#endif
+	__builtin_prefetch(p);
+}
 
 /*
  * Whether idx can be walked: a btree whose first column is an integer in
@@ -166,29 +207,30 @@ item_equals(const Walk *w, Page page, OffsetNumber off, int64 key)
 }
 
 static void
-add_tid(Walk *w, ItemPointer tid)
+add_tid(Walk *w, ItemPointer tid, int key)
 {
 	if (w->n == w->cap)
 	{
 		w->cap *= 2;
-		w->tids = repalloc_huge(w->tids, sizeof(ItemPointerData) * w->cap);
+		w->found = repalloc_huge(w->found, sizeof(GnnKeyTid) * w->cap);
 	}
-	w->tids[w->n++] = *tid;
+	w->found[w->n].tid = *tid;
+	w->found[w->n++].key = key;
 }
 
-/* The heap TIDs of a leaf item, one or a deduplicated posting list */
+/* The heap TIDs of a leaf item of keys[key], one or a posting list */
 static void
-add_item(Walk *w, Page page, OffsetNumber off)
+add_item(Walk *w, Page page, OffsetNumber off, int key)
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
 
 	if (BTreeTupleIsPosting(itup))
 	{
 		for (int j = 0; j < BTreeTupleGetNPosting(itup); j++)
-			add_tid(w, BTreeTupleGetPostingN(itup, j));
+			add_tid(w, BTreeTupleGetPostingN(itup, j), key);
 	}
 	else
-		add_tid(w, &itup->t_tid);
+		add_tid(w, &itup->t_tid, key);
 }
 
 /*
@@ -226,7 +268,7 @@ walk_leaf(Walk *w, const int64 *keys, int nkeys, int i)
 	{
 		off = lower_bound(w, page, off, maxoff + 1, keys[i]);
 		for (; off <= maxoff && item_equals(w, page, off, keys[i]); off++)
-			add_item(w, page, off);
+			add_item(w, page, off, i);
 		if (off > maxoff && beyond_page(w, page, opaque, keys[i]))
 			return i;
 		i++;
@@ -314,7 +356,7 @@ prefetch_leaf(const Walk *w, BlockNumber blk)
 		char	   *page = (char *) BufferGetPage(recent);
 
 		if (!BufferIsLocal(recent))
-			__builtin_prefetch(GetBufferDescriptor(recent - 1), 1);
+			prefetch_write(GetBufferDescriptor(recent - 1));
 		for (int b = 0; b < BLCKSZ; b += 64)
 			__builtin_prefetch(page + b);
 	}
@@ -337,24 +379,33 @@ step_right(Walk *w, BlockNumber blk, Buffer recent)
 	TestForOldSnapshot(GetActiveSnapshot(), w->idx, BufferGetPage(w->buf));
 }
 
+/* Entries in heap order, which groups rows sharing a page */
+#define ST_SORT sort_by_tid
+#define ST_ELEMENT_TYPE GnnKeyTid
+#define ST_COMPARE(a, b) ItemPointerCompare(&(a)->tid, &(b)->tid)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /*
- * The heap TIDs of the entries of idx whose first column is one of
- * keys[0..nkeys) (sorted ascending, distinct), into *tids (palloc'd); the
+ * The entries of idx whose first column is one of keys[0..nkeys) (sorted
+ * ascending, distinct), in heap TID order, into *found (palloc'd); the
  * caller has checked gnn_keyscan_usable().  Returns their number.
  */
 int64
 gnn_keyscan_tids(Relation idx, const int64 *keys, int nkeys,
-				 ItemPointerData **tids)
+				 GnnKeyTid **found)
 {
 	Walk		w;
 	int			i = 0;
 
+	check_prefetchw();
 	memset(&w, 0, sizeof(w));
 	w.idx = idx;
 	w.desc = RelationGetDescr(idx);
 	w.type = idx->rd_opcintype[0];
 	w.cap = Max(nkeys, 16);
-	w.tids = palloc_extended(sizeof(ItemPointerData) * w.cap, MCXT_ALLOC_HUGE);
+	w.found = palloc_extended(sizeof(GnnKeyTid) * w.cap, MCXT_ALLOC_HUGE);
 	w.buf = InvalidBuffer;
 	_bt_metaversion(idx, &w.ins.heapkeyspace, &w.ins.allequalimage);
 	w.ins.keysz = 1;
@@ -393,7 +444,8 @@ gnn_keyscan_tids(Relation idx, const int64 *keys, int nkeys,
 	/* in the index's statistics as one index scan */
 	pgstat_count_index_scan(idx);
 	pgstat_count_index_tuples(idx, w.n);
-	*tids = w.tids;
+	sort_by_tid(w.found, w.n);
+	*found = w.found;
 	return w.n;
 }
 
@@ -411,7 +463,7 @@ prefetch_slot(Buffer buf, ItemPointer tid)
 	Page		page = BufferGetPage(buf);
 
 	if (!BufferIsLocal(buf))
-		__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);	/* pinned and locked */
+		prefetch_write(GetBufferDescriptor(buf - 1));	/* pinned and locked */
 	__builtin_prefetch(page);
 	__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
 }
@@ -469,17 +521,17 @@ fetch_heap_tuple(Relation rel, Buffer buf, ItemPointer tid, Snapshot snapshot,
 	return found;
 }
 
-/* Every heap page of tids[0..n) looked up (and read ahead if not cached) */
+/* Every heap page of found[0..n) looked up (and read ahead if not cached) */
 static Buffer *
-look_up_pages(Relation rel, const ItemPointerData *tids, int64 n)
+look_up_pages(Relation rel, const GnnKeyTid *found, int64 n)
 {
 	Buffer	   *recent = palloc_extended(sizeof(Buffer) * Max(n, 1), MCXT_ALLOC_HUGE);
 
 	for (int64 j = 0; j < n; j++)
 	{
-		BlockNumber blk = ItemPointerGetBlockNumber(&tids[j]);
+		BlockNumber blk = ItemPointerGetBlockNumber(&found[j].tid);
 
-		if (j > 0 && blk == ItemPointerGetBlockNumber(&tids[j - 1]))
+		if (j > 0 && blk == ItemPointerGetBlockNumber(&found[j - 1].tid))
 			recent[j] = recent[j - 1];
 		else
 			recent[j] = PrefetchBuffer(rel, MAIN_FORKNUM, blk).recent_buffer;
@@ -487,24 +539,37 @@ look_up_pages(Relation rel, const ItemPointerData *tids, int64 n)
 	return recent;
 }
 
-/* The visible tuples of tids[0..n) of a heap table, in order, into cb */
-static void
-fetch_heap(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
-		   TupleTableSlot *slot, GnnFetchCallback cb, void *arg)
+/* The prefetches for row j of found[0..n) */
+static inline void
+prefetch_row(const int64 *keys, const GnnKeyTid *found, const Buffer *recent,
+			 int64 j, int64 n, const GnnFetchRows *rows)
 {
-	Buffer	   *recent = look_up_pages(rel, tids, n);
+	int64		far = j + FETCH_AHEAD;
+	int64		near = j + FETCH_AHEAD / 2;
+
+	if (far < n && BufferIsValid(recent[far]))
+		prefetch_slot(recent[far], (ItemPointer) &found[far].tid);
+	if (far < n && rows->coming)
+		rows->coming(rows->arg, keys[found[far].key]);
+	if (near < n && BufferIsValid(recent[near]))
+		prefetch_tuple(recent[near], (ItemPointer) &found[near].tid);
+}
+
+/* The visible tuples of found[0..n) of a heap table, in order, into rows */
+static void
+fetch_heap(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *found,
+		   int64 n, TupleTableSlot *slot, const GnnFetchRows *rows)
+{
+	Buffer	   *recent = look_up_pages(rel, found, n);
 	Snapshot	snapshot = GetActiveSnapshot();
 	Buffer		buf = InvalidBuffer;
 	BlockNumber blk = InvalidBlockNumber;
 
 	for (int64 j = 0; j < n; j++)
 	{
-		ItemPointerData tid = tids[j];
+		ItemPointerData tid = found[j].tid;
 
-		if (j + FETCH_AHEAD < n && BufferIsValid(recent[j + FETCH_AHEAD]))
-			prefetch_slot(recent[j + FETCH_AHEAD], (ItemPointer) &tids[j + FETCH_AHEAD]);
-		if (j + FETCH_AHEAD / 2 < n && BufferIsValid(recent[j + FETCH_AHEAD / 2]))
-			prefetch_tuple(recent[j + FETCH_AHEAD / 2], (ItemPointer) &tids[j + FETCH_AHEAD / 2]);
+		prefetch_row(keys, found, recent, j, n, rows);
 		if (ItemPointerGetBlockNumber(&tid) != blk)
 		{
 			if (BufferIsValid(buf))
@@ -516,7 +581,7 @@ fetch_heap(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
 		if (fetch_heap_tuple(rel, buf, &tid, snapshot, slot))
 		{
 			pgstat_count_heap_fetch(idx);
-			cb(arg, slot, (ItemPointer) &tids[j]);
+			rows->row(rows->arg, slot, &tid, keys[found[j].key]);
 		}
 		if ((j & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
@@ -528,14 +593,14 @@ fetch_heap(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
 
 /* The same through the table access method's index fetch */
 static void
-fetch_table(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
-			TupleTableSlot *slot, GnnFetchCallback cb, void *arg)
+fetch_table(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *found,
+			int64 n, TupleTableSlot *slot, const GnnFetchRows *rows)
 {
 	IndexFetchTableData *fetch = table_index_fetch_begin(rel);
 
 	for (int64 j = 0; j < n; j++)
 	{
-		ItemPointerData tid = tids[j];
+		ItemPointerData tid = found[j].tid;
 		bool		call_again = false;
 		bool		all_dead;
 
@@ -545,7 +610,7 @@ fetch_table(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
 										&call_again, &all_dead))
 			{
 				pgstat_count_heap_fetch(idx);
-				cb(arg, slot, (ItemPointer) &tids[j]);
+				rows->row(rows->arg, slot, &tid, keys[found[j].key]);
 			}
 		} while (call_again);
 		if ((j & 1023) == 1023)
@@ -555,16 +620,19 @@ fetch_table(Relation rel, Relation idx, const ItemPointerData *tids, int64 n,
 }
 
 /*
- * Call cb for the tuple of each of tids[0..n) (TIDs from index idx, sorted)
- * that is visible to the active snapshot, in order; slot is rel's.
+ * Hand rows the tuple of each of found[0..n) (from gnn_keyscan_tids() on
+ * index idx with keys) that is visible to the active snapshot, in order;
+ * slot is rel's.
  */
 void
-gnn_keyscan_fetch(Relation rel, Relation idx, const ItemPointerData *tids,
-				  int64 n, TupleTableSlot *slot, GnnFetchCallback cb, void *arg)
+gnn_keyscan_fetch(Relation rel, Relation idx, const int64 *keys,
+				  const GnnKeyTid *found, int64 n, TupleTableSlot *slot,
+				  const GnnFetchRows *rows)
 {
+	check_prefetchw();
 	if (rel->rd_tableam == GetHeapamTableAmRoutine() &&
 		IsMVCCSnapshot(GetActiveSnapshot()))
-		fetch_heap(rel, idx, tids, n, slot, cb, arg);
+		fetch_heap(rel, idx, keys, found, n, slot, rows);
 	else
-		fetch_table(rel, idx, tids, n, slot, cb, arg);
+		fetch_table(rel, idx, keys, found, n, slot, rows);
 }
