@@ -47,10 +47,12 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "graph.h"
+#include "idmap.h"
 #include "keyscan.h"
 
 typedef struct Walk
@@ -342,6 +344,102 @@ pending_key(const Walk *w, const int64 *keys, int nkeys, int i)
 }
 
 /*
+ * Buffer hints: the shared buffer this backend last found each page in,
+ * keyed by relation and block.  Point queries on one graph keep reading
+ * the same pages (two hops of a power-law graph keep reaching the same
+ * hubs' neighbourhoods: after a few dozen queries the benchmark's fields
+ * were over 95% pages read before), and a hint saves the buffer mapping
+ * lookup, a locked hash probe that was the largest cost left in a fetch.
+ * A hint is only a guess: ReadRecentBuffer() checks under the buffer
+ * header lock that the buffer still holds the page, and a stale hint costs
+ * that check and the lookup.  The table grows with the pages read (a
+ * fixed one costs its whole size in fresh memory in a session's first
+ * query) up to GNN_MAX_HINTS, and then starts afresh.  Temporary tables
+ * (local buffers) are looked up every time.
+ */
+#define GNN_MAX_HINTS (1 << 18)		/* 8 MB at most per backend */
+
+typedef struct BufferHint
+{
+	uint64		key;			/* relfilenode << 32 | block */
+	Buffer		buffer;
+	char		status;
+} BufferHint;
+
+#define SH_PREFIX hint
+#define SH_ELEMENT_TYPE BufferHint
+#define SH_KEY_TYPE uint64
+#define SH_KEY key
+#define SH_HASH_KEY(tb, key) gnn_hash_id((int64) (key))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static hint_hash *hints;
+
+static uint64
+hint_key(Relation rel, BlockNumber blk)
+{
+	return ((uint64) rel->rd_node.relNode << 32) | blk;
+}
+
+/* Remember that page blk of rel is in shared buffer buf */
+static void
+note_buffer(Relation rel, BlockNumber blk, Buffer buf)
+{
+	bool		found;
+
+	if (!BufferIsValid(buf) || BufferIsLocal(buf))
+		return;
+	if (hints == NULL)
+		hints = hint_create(TopMemoryContext, 1024, NULL);
+	else if (hints->members >= GNN_MAX_HINTS)
+		hint_reset(hints);
+	hint_insert(hints, hint_key(rel, blk), &found)->buffer = buf;
+}
+
+/*
+ * The buffer that probably holds page blk of rel: its hint, or else looked
+ * up (PrefetchBuffer(), which also starts reading a page not in shared
+ * buffers: InvalidBuffer then).
+ */
+static Buffer
+find_buffer(Relation rel, BlockNumber blk)
+{
+	Buffer		buf;
+
+	if (hints && !RelationUsesLocalBuffers(rel))
+	{
+		BufferHint *h = hint_lookup(hints, hint_key(rel, blk));
+
+		if (h)
+			return h->buffer;
+	}
+	buf = PrefetchBuffer(rel, MAIN_FORKNUM, blk).recent_buffer;
+	note_buffer(rel, blk, buf);
+	return buf;
+}
+
+/*
+ * Pin page blk of rel, in buffer recent if it still holds it, and note
+ * where it was
+ */
+static Buffer
+pin_page(Relation rel, BlockNumber blk, Buffer recent)
+{
+	Buffer		buf;
+
+	if (BufferIsValid(recent) &&
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, recent))
+		return recent;
+	buf = ReadBuffer(rel, blk);
+	note_buffer(rel, blk, buf);
+	return buf;
+}
+
+/*
  * Look up leaf blk's buffer and prefetch the whole page, while the leaf
  * before it is still being read: the page is then in cache when the walk
  * steps onto it.  The page is not read here, so needs no pin.
@@ -349,7 +447,7 @@ pending_key(const Walk *w, const int64 *keys, int nkeys, int i)
 static Buffer
 prefetch_leaf(const Walk *w, BlockNumber blk)
 {
-	Buffer		recent = PrefetchBuffer(w->idx, MAIN_FORKNUM, blk).recent_buffer;
+	Buffer		recent = find_buffer(w->idx, blk);
 
 	if (BufferIsValid(recent))
 	{
@@ -367,15 +465,9 @@ prefetch_leaf(const Walk *w, BlockNumber blk)
 static void
 step_right(Walk *w, BlockNumber blk, Buffer recent)
 {
-	if (BufferIsValid(recent) &&
-		ReadRecentBuffer(w->idx->rd_node, MAIN_FORKNUM, blk, recent))
-	{
-		w->buf = recent;
-		_bt_lockbuf(w->idx, recent, BT_READ);
-		_bt_checkpage(w->idx, recent);
-	}
-	else
-		w->buf = _bt_getbuf(w->idx, blk, BT_READ);
+	w->buf = pin_page(w->idx, blk, recent);
+	_bt_lockbuf(w->idx, w->buf, BT_READ);
+	_bt_checkpage(w->idx, w->buf);
 	TestForOldSnapshot(GetActiveSnapshot(), w->idx, BufferGetPage(w->buf));
 }
 
@@ -485,16 +577,6 @@ prefetch_tuple(Buffer buf, ItemPointer tid)
 			__builtin_prefetch(page + off + b);
 }
 
-/* Pin the heap page blk, in buffer recent if it still holds it */
-static Buffer
-pin_page(Relation rel, BlockNumber blk, Buffer recent)
-{
-	if (BufferIsValid(recent) &&
-		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, recent))
-		return recent;
-	return ReadBuffer(rel, blk);
-}
-
 /*
  * The tuple of tid in the pinned heap page buf visible to snapshot, into
  * slot, as heapam's index fetch reads it (following a HOT chain from tid).
@@ -534,7 +616,7 @@ look_up_pages(Relation rel, const GnnKeyTid *found, int64 n)
 		if (j > 0 && blk == ItemPointerGetBlockNumber(&found[j - 1].tid))
 			recent[j] = recent[j - 1];
 		else
-			recent[j] = PrefetchBuffer(rel, MAIN_FORKNUM, blk).recent_buffer;
+			recent[j] = find_buffer(rel, blk);
 	}
 	return recent;
 }

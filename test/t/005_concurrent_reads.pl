@@ -1,8 +1,9 @@
 # Point queries read their receptive fields through the indexes (one walk
 # along each btree's leaves, then the heap rows) while other sessions update
 # node rows, which adds index entries and splits leaves under the walks, and
-# VACUUM removes the dead entries and row versions: every row a point query
-# returns stays identical to the full graph's, computed before.
+# VACUUM removes the dead entries and row versions, all in shared buffers
+# too small to hold the tables: every row a point query returns stays
+# identical to the full graph's, computed before.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -13,8 +14,10 @@ use GnnModels;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
+# shared buffers far smaller than the tables: pages are evicted between
+# and during queries, so remembered buffers go stale and pages are read
 $node->append_conf('postgresql.conf',
-	"max_parallel_workers_per_gather = 0\nautovacuum = off\n");
+	"max_parallel_workers_per_gather = 0\nautovacuum = off\nshared_buffers = 2MB\n");
 $node->start;
 
 $node->safe_psql('postgres', q{
