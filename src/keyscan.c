@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * keyscan.c
- *	  Many keys looked up in a btree index in one pass along its leaves.
+ *	  Many keys looked up in a btree index in one pass along its leaves,
+ *	  and their heap rows fetched with the cache misses overlapped.
  *
  * A query on a few target nodes reads the features of thousands of nodes
  * by id: a 2-layer receptive field on a power-law graph is some 5,000 of
@@ -25,9 +26,10 @@
  * dependent cache misses (buffer mapping, buffer header, page header, line
  * pointer, tuple) that one row at a time leaves the processor waiting on
  * every link.  So all the buffers are looked up first (PrefetchBuffer(),
- * which also starts reading pages not in shared buffers), the memory of
- * the rows a few ahead is prefetched, and each row is then pinned with
- * ReadRecentBuffer() and read as an index scan reads it.
+ * which also starts reading pages not in shared buffers, or the session's
+ * buffer hints below), the memory of the rows a few ahead is prefetched,
+ * and each row is then pinned with ReadRecentBuffer() and read as an index
+ * scan reads it.
  *
  *-------------------------------------------------------------------------
  */

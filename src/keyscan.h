@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * keyscan.h
- *	  Many keys looked up in a btree index in one pass along its leaves.
+ *	  Many keys looked up in a btree index in one pass along its leaves,
+ *	  and their heap rows fetched with the cache misses overlapped.
  *
  *-------------------------------------------------------------------------
  */
