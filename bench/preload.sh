@@ -31,17 +31,7 @@ fi
 mkdir -p bench/results
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-q <<SQL
-CREATE EXTENSION gnnjit;
-SET gnnjit.max_memory = '16GB';
-SELECT gnn_generate_graph('bench_nodes', 'bench_edges', $NODES, $EDGES, 128, 1, unlogged => true);
-CREATE INDEX ON bench_edges (dst) INCLUDE (src);
-CREATE INDEX ON bench_nodes (id);
-VACUUM ANALYZE bench_nodes, bench_edges;
-\set spec \`cat bench/models/sage.json\`
-\set w \`base64 -w0 bench/models/sage.safetensors\`
-SELECT gnn_create_model('sage', :'spec', decode(:'w', 'base64'));
-SQL
+q -v nodes="$NODES" -v edges="$EDGES" -f bench/point_graph.sql >/dev/null
 
 ids=$(q -c "SELECT id FROM bench_nodes n WHERE EXISTS (SELECT 1 FROM bench_edges WHERE dst = n.id) ORDER BY hashint8(id) LIMIT 9")
 settings="SET gnnjit.max_memory = '16GB';"

@@ -55,17 +55,7 @@ fi
 mkdir -p bench/results
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-q <<SQL
-CREATE EXTENSION gnnjit;
-SET gnnjit.max_memory = '16GB';
-SELECT gnn_generate_graph('bench_nodes', 'bench_edges', $NODES, $EDGES, 128, 1, unlogged => true);
-CREATE INDEX ON bench_edges (dst) INCLUDE (src);
-CREATE INDEX ON bench_nodes (id);
-VACUUM ANALYZE bench_nodes, bench_edges;
-\set spec \`cat bench/models/sage.json\`
-\set w \`base64 -w0 bench/models/sage.safetensors\`
-SELECT gnn_create_model('sage', :'spec', decode(:'w', 'base64'));
-SQL
+q -v nodes="$NODES" -v edges="$EDGES" -f bench/point_graph.sql >/dev/null
 
 settings="SET gnnjit.max_memory = '16GB'; SET gnnjit.jit_above_cost = 0;"
 serial="$settings SET max_parallel_workers_per_gather = 0;"
