@@ -3,6 +3,11 @@
  * codegen.c
  *	  Specialising gnn_run_op() per operation and emitting it with llvmjit.
  *
+ * This part does not link LLVM: it finds the provider, owns the JIT
+ * contexts and keeps the template's bitcode.  The code generator itself
+ * (emit.c) is the module gnnjit_llvm, loaded with the provider, only by a
+ * session that compiles.
+ *
  * PostgreSQL's llvmjit provider is used through functions resolved at run
  * time from $libdir/llvmjit, after jit.c has loaded the provider itself
  * (pg_jit_available()), so that the provider's own bookkeeping and exit
@@ -11,22 +16,9 @@
  * released when the model leaves the cache, or at backend exit before
  * llvmjit shuts down.
  *
- * Two traps of PostgreSQL 15's llvmjit shape the code: its LLVM context is
- * recreated from time to time, so no LLVM type or value is kept between
- * compilations; and its optimiser runs without the target machine's cost
- * model, which disables loop vectorisation, so the template module is
- * optimised here first with a target machine for the host CPU.
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <llvm-c/BitReader.h>
-#include <llvm-c/Core.h>
-#include <llvm-c/Linker.h>
-#include <llvm-c/Target.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm-c/Transforms/PassBuilder.h>
 
 #include "fmgr.h"
 #include "jit/jit.h"
@@ -39,6 +31,7 @@
 #include "utils/resowner.h"
 
 #include "codegen.h"
+#include "emit.h"
 
 GnnJitCounters gnn_jit_counters;
 
@@ -52,6 +45,9 @@ static create_context_fn p_create_context;
 static mutable_module_fn p_mutable_module;
 static get_function_fn p_get_function;
 static expand_funcname_fn p_expand_funcname;
+
+/* the code generator, gnnjit_llvm */
+static GnnEmitFn p_emit;
 
 /* Owner of the JIT contexts of cached models, never released itself */
 static ResourceOwner jit_owner = NULL;
@@ -83,6 +79,8 @@ gnn_jit_available(void)
 			load_external_function("$libdir/llvmjit", "llvm_get_function", true, NULL);
 		p_expand_funcname = (expand_funcname_fn)
 			load_external_function("$libdir/llvmjit", "llvm_expand_funcname", true, NULL);
+		p_emit = (GnnEmitFn)
+			load_external_function("$libdir/gnnjit_llvm", "gnn_llvm_emit", true, NULL);
 	}
 	return true;
 }
@@ -165,159 +163,6 @@ gnn_jit_read_template(void)
 	fclose(f);
 }
 
-static LLVMModuleRef
-load_template(LLVMContextRef lc)
-{
-	LLVMMemoryBufferRef buf;
-	LLVMModuleRef mod;
-
-	if (template_len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FILE),
-				 errmsg("could not read gnnjit's kernel bitcode \"%s/bitcode/gnnjit/src/kernels.bc\"",
-						pkglib_path),
-				 errhint("Reinstall gnnjit, or SET gnnjit.jit = off.")));
-	buf = LLVMCreateMemoryBufferWithMemoryRange(template_bytes, template_len,
-												"gnnjit kernels", false);
-	if (LLVMParseBitcodeInContext2(lc, buf, &mod))
-	{
-		LLVMDisposeMemoryBuffer(buf);
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("could not parse gnnjit's kernel bitcode")));
-	}
-	LLVMDisposeMemoryBuffer(buf);
-	return mod;
-}
-
-static void
-set_string_attr(LLVMContextRef lc, LLVMValueRef fn, const char *key,
-				const char *value)
-{
-	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, key,
-									 strlen(key));
-	if (value)
-		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-								LLVMCreateStringAttribute(lc, key, strlen(key),
-														  value, strlen(value)));
-}
-
-static void
-add_enum_attr(LLVMContextRef lc, LLVMValueRef fn, const char *name)
-{
-	unsigned	kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-
-	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-							LLVMCreateEnumAttribute(lc, kind, 0));
-}
-
-/*
- * Make the template's functions private to the generated module and let
- * them use every instruction of the host CPU: the bitcode was compiled for
- * baseline x86-64, and per-function target attributes win over the target
- * machine's.
- */
-static void
-prepare_template(LLVMContextRef lc, LLVMModuleRef mod, const char *cpu,
-				 const char *features)
-{
-	for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
-	{
-		if (LLVMIsDeclaration(fn))
-			continue;
-		LLVMSetLinkage(fn, LLVMInternalLinkage);
-		set_string_attr(lc, fn, "target-cpu", cpu);
-		set_string_attr(lc, fn, "target-features", features);
-		set_string_attr(lc, fn, "tune-cpu", NULL);
-	}
-	for (LLVMValueRef g = LLVMGetFirstGlobal(mod); g; g = LLVMGetNextGlobal(g))
-		if (!LLVMIsDeclaration(g))
-			LLVMSetLinkage(g, LLVMInternalLinkage);
-}
-
-/*
- * A function fn(env, lo, hi) that calls gnn_run_op(env, &op, lo, hi) with
- * op a constant holding the bytes of kop.
- */
-static void
-emit_wrapper(LLVMContextRef lc, LLVMModuleRef mod, LLVMValueRef run,
-			 const GnnKernelOp *kop, const char *name)
-{
-	LLVMTypeRef runty = LLVMGlobalGetValueType(run);
-	LLVMTypeRef params[3];
-	LLVMTypeRef i64 = LLVMInt64TypeInContext(lc);
-	LLVMValueRef bytes;
-	LLVMValueRef global;
-	LLVMValueRef fn;
-	LLVMValueRef args[4];
-	LLVMBuilderRef b;
-
-	bytes = LLVMConstStringInContext(lc, (const char *) kop, sizeof(GnnKernelOp), true);
-	global = LLVMAddGlobal(mod, LLVMTypeOf(bytes), psprintf("%s_op", name));
-	LLVMSetInitializer(global, bytes);
-	LLVMSetGlobalConstant(global, true);
-	LLVMSetLinkage(global, LLVMPrivateLinkage);
-	LLVMSetAlignment(global, 16);
-
-	LLVMGetParamTypes(runty, params);	/* env, op, lo, hi */
-	params[1] = i64;
-	params[2] = i64;
-	fn = LLVMAddFunction(mod, name,
-						 LLVMFunctionType(LLVMVoidTypeInContext(lc), params, 3, false));
-
-	b = LLVMCreateBuilderInContext(lc);
-	LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lc, fn, "entry"));
-	args[0] = LLVMGetParam(fn, 0);
-	args[1] = LLVMBuildBitCast(b, global, LLVMTypeOf(LLVMGetParam(run, 1)), "op");
-	args[2] = LLVMGetParam(fn, 1);
-	args[3] = LLVMGetParam(fn, 2);
-	LLVMBuildCall2(b, runty, run, args, 4, "");
-	LLVMBuildRetVoid(b);
-	LLVMDisposeBuilder(b);
-}
-
-/* O3 with the host's target machine, so that the vectoriser sees AVX */
-static void
-optimize_for_host(LLVMModuleRef mod, const char *cpu, const char *features)
-{
-	char	   *triple = LLVMGetDefaultTargetTriple();
-	LLVMTargetRef target;
-	LLVMTargetMachineRef tm;
-	LLVMTargetDataRef layout;
-	LLVMPassBuilderOptionsRef opts;
-	LLVMErrorRef err;
-	char	   *msg = NULL;
-
-	if (LLVMGetTargetFromTriple(triple, &target, &msg))
-		elog(ERROR, "gnnjit: no LLVM target for %s: %s", triple, msg);
-	tm = LLVMCreateTargetMachine(target, triple, cpu, features,
-								 LLVMCodeGenLevelAggressive, LLVMRelocDefault,
-								 LLVMCodeModelJITDefault);
-	layout = LLVMCreateTargetDataLayout(tm);
-	LLVMSetTarget(mod, triple);
-	LLVMSetModuleDataLayout(mod, layout);
-
-	opts = LLVMCreatePassBuilderOptions();
-	LLVMPassBuilderOptionsSetLoopVectorization(opts, true);
-	LLVMPassBuilderOptionsSetSLPVectorization(opts, true);
-	LLVMPassBuilderOptionsSetLoopUnrolling(opts, true);
-	err = LLVMRunPasses(mod, "default<O3>", tm, opts);
-	LLVMDisposePassBuilderOptions(opts);
-	LLVMDisposeTargetData(layout);
-	LLVMDisposeTargetMachine(tm);
-	LLVMDisposeMessage(triple);
-	if (err)
-	{
-		char	   *emsg = LLVMGetErrorMessage(err);
-		char	   *copy = pstrdup(emsg);
-
-		LLVMDisposeErrorMessage(emsg);
-		elog(ERROR, "gnnjit: optimising the kernels failed: %s", copy);
-	}
-}
-
-/* ---------- compiling ---------- */
-
 /*
  * Compile every operation of a program.  The returned code and its
  * function table are allocated in cxt; the machine code lives until
@@ -327,14 +172,9 @@ GnnJitCode *
 gnn_jit_compile(const GnnKernelOp *kops, int nops, MemoryContext cxt)
 {
 	GnnJitCode *code = MemoryContextAllocZero(cxt, sizeof(GnnJitCode));
+	GnnEmitEnv	env;
 	LLVMJitContext *context;
-	LLVMModuleRef mod;
-	LLVMContextRef lc;
-	LLVMModuleRef tmpl;
-	LLVMValueRef run;
-	char	   *cpu = LLVMGetHostCPUName();
-	char	   *features = LLVMGetHostCPUFeatures();
-	char	  **names = palloc0(sizeof(char *) * nops);
+	char	  **names = palloc0(sizeof(char *) * Max(nops, 1));
 	instr_time	start,
 				generated,
 				emitted;
@@ -355,36 +195,19 @@ gnn_jit_compile(const GnnKernelOp *kops, int nops, MemoryContext cxt)
 		MemoryContextSwitchTo(old);
 	}
 
-	mod = p_mutable_module(context);
-	lc = LLVMGetModuleContext(mod);
-	tmpl = load_template(lc);
-	run = LLVMGetNamedFunction(tmpl, "gnn_run_op");
-	if (run == NULL)
-		elog(ERROR, "gnnjit: gnn_run_op is missing from the kernel bitcode");
-	prepare_template(lc, tmpl, cpu, features);
-	add_enum_attr(lc, run, "alwaysinline");
-
-	for (int i = 0; i < nops; i++)
-	{
-		GnnKernelOp kop = kops[i];
-
-		if (kop.kind == GNN_OP_INPUT)
-			continue;
-		kop.vector_math = 1;
-		names[i] = p_expand_funcname(context, "gnn_op");
-		emit_wrapper(lc, tmpl, run, &kop, names[i]);
-		code->nfunctions++;
-	}
-	optimize_for_host(tmpl, cpu, features);
-	LLVMDisposeMessage(cpu);
-	LLVMDisposeMessage(features);
-	if (LLVMLinkModules2(mod, tmpl))
-		elog(ERROR, "gnnjit: linking the kernels into the JIT module failed");
+	env.template_bytes = template_bytes;
+	env.template_len = template_len;
+	env.mutable_module = p_mutable_module;
+	env.expand_funcname = p_expand_funcname;
+	p_emit(&env, context, kops, nops, names);
 	INSTR_TIME_SET_CURRENT(generated);
 
 	for (int i = 0; i < nops; i++)
 		if (names[i])
+		{
 			code->fns[i] = (GnnKernelFn) p_get_function(context, names[i]);
+			code->nfunctions++;
+		}
 	INSTR_TIME_SET_CURRENT(emitted);
 
 	INSTR_TIME_SUBTRACT(emitted, generated);

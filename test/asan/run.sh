@@ -193,7 +193,7 @@ make_private_postgres() {
 		die "the copy of PostgreSQL under $W/inst does not find its own files"
 	fi
 	# the installed gnnjit, if any, must not be picked up
-	rm -rf "$W/inst$pkglibdir/gnnjit.so" "$W/inst$pkglibdir/bitcode/gnnjit" \
+	rm -rf "$W/inst$pkglibdir/gnnjit.so" "$W/inst$pkglibdir/gnnjit_llvm.so" "$W/inst$pkglibdir/bitcode/gnnjit" \
 		"$W/inst$pkglibdir/bitcode/gnnjit.index.bc" "$W/inst$sharedir/extension/gnnjit".*
 	rm -f "$W/inst$sharedir/extension/gnnjit--"*.sql
 	make -C "$W/gnnjit" -s install DESTDIR="$W/inst" PG_CONFIG="$pg_config" COPT="${sanitize[*]}" \
