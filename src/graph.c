@@ -318,6 +318,14 @@ open_table(TableRead *t, Oid relid, const char *what)
 
 /* ---------- scanning ---------- */
 
+/* The columns read of the row in slot */
+static void
+slot_values(const TableRead *t, TupleTableSlot *slot, Datum *values, bool *nulls)
+{
+	for (int c = 0; c < t->ncols; c++)
+		values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+}
+
 /*
  * Direct scan of a plain table, or of a materialized view, under the
  * query's snapshot, or this process's share of a parallel scan.  The scan
@@ -339,8 +347,7 @@ scan_direct(ReadState *rs, RowCallback cb)
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		for (int c = 0; c < t->ncols; c++)
-			values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+		slot_values(t, slot, values, nulls);
 		rs->tid = &slot->tts_tid;
 		cb(rs, values, nulls);
 		if ((++n & 1023) == 0)
@@ -631,8 +638,7 @@ scan_descents(ReadState *rs, RowCallback cb, Relation idx, RegProcedure proc,
 			{
 				if (!index_fetch_heap(scan, slot))
 					continue;	/* not visible to the snapshot */
-				for (int c = 0; c < t->ncols; c++)
-					values[c] = slot_getattr(slot, t->attnums[c], &nulls[c]);
+				slot_values(t, slot, values, nulls);
 			}
 			rs->tid = tid;
 			cb(rs, values, nulls);
@@ -659,15 +665,14 @@ typedef struct WalkedRows
 } WalkedRows;
 
 static void
-walked_row(void *arg, TupleTableSlot *slot, ItemPointer tid, int64 key)
+walked_row(void *arg, TupleTableSlot *slot, ItemPointer tid)
 {
 	WalkedRows *w = arg;
 	ReadState  *rs = w->rs;
 	Datum		values[GNN_MAX_COLS];
 	bool		nulls[GNN_MAX_COLS];
 
-	for (int c = 0; c < rs->table->ncols; c++)
-		values[c] = slot_getattr(slot, rs->table->attnums[c], &nulls[c]);
+	slot_values(rs->table, slot, values, nulls);
 	rs->tid = tid;
 	w->cb(rs, values, nulls);
 }

@@ -238,28 +238,13 @@ add_item(Walk *w, Page page, OffsetNumber off, int key)
 }
 
 /*
- * Whether key, not found before the end of page, can have entries further
- * right: the high key bounds the page's keys, and entries equal to it may
- * continue on the right sibling.
+ * Collect the entries of keys[i..end) on the leaf held.  The caller stops
+ * end past the keys that may continue to the right: the first key at or
+ * past the high key is the last looked at here, as entries equal to the
+ * high key may sit on this leaf and on its right sibling both.
  */
-static bool
-beyond_page(const Walk *w, Page page, BTPageOpaque opaque, int64 key)
-{
-	bool		isnull;
-	int64		hikey;
-
-	if (P_RIGHTMOST(opaque))
-		return false;
-	hikey = item_key(w, page, P_HIKEY, &isnull);
-	return !isnull && key >= hikey;
-}
-
-/*
- * Collect the entries of keys[i..) on the leaf held; returns the first
- * key whose entries may continue to the right (nkeys when none).
- */
-static int
-walk_leaf(Walk *w, const int64 *keys, int nkeys, int i)
+static void
+walk_leaf(Walk *w, const int64 *keys, int i, int end)
 {
 	Page		page = BufferGetPage(w->buf);
 	BTPageOpaque opaque = BTPageGetOpaque(page);
@@ -267,17 +252,13 @@ walk_leaf(Walk *w, const int64 *keys, int nkeys, int i)
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 
 	if (P_IGNORE(opaque))
-		return i;				/* deleted or being deleted: no entries */
-	while (i < nkeys)
+		return;					/* deleted or being deleted: no entries */
+	for (; i < end; i++)
 	{
 		off = lower_bound(w, page, off, maxoff + 1, keys[i]);
 		for (; off <= maxoff && item_equals(w, page, off, keys[i]); off++)
 			add_item(w, page, off, i);
-		if (off > maxoff && beyond_page(w, page, opaque, keys[i]))
-			return i;
-		i++;
 	}
-	return i;
 }
 
 /* Hold the leaf where key's entries start, or none in an empty index */
@@ -314,8 +295,8 @@ far_right(const Walk *w, int64 key)
 }
 
 /*
- * The first of keys[i..nkeys) at or past the held leaf's high key, which
- * walk_leaf() will stop at (nkeys when none)
+ * The first of keys[i..nkeys) at or past the held leaf's high key: the
+ * first whose entries may continue to the right (nkeys when none)
  */
 static int
 pending_key(const Walk *w, const int64 *keys, int nkeys, int i)
@@ -522,8 +503,8 @@ gnn_keyscan_tids(Relation idx, const int64 *keys, int nkeys,
 		/* where the walk goes next is known before this leaf is read */
 		if (p < nkeys && !far)
 			recent = prefetch_leaf(&w, next);
-		i = walk_leaf(&w, keys, nkeys, i);
-		Assert(i == p);
+		walk_leaf(&w, keys, i, Min(p + 1, nkeys));
+		i = p;
 		if (i == nkeys || P_RIGHTMOST(opaque))
 			break;
 		_bt_relbuf(idx, w.buf);
@@ -665,7 +646,7 @@ fetch_heap(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *found
 		if (fetch_heap_tuple(rel, buf, &tid, snapshot, slot))
 		{
 			pgstat_count_heap_fetch(idx);
-			rows->row(rows->arg, slot, &tid, keys[found[j].key]);
+			rows->row(rows->arg, slot, &tid);
 		}
 		if ((j & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
@@ -677,8 +658,8 @@ fetch_heap(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *found
 
 /* The same through the table access method's index fetch */
 static void
-fetch_table(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *found,
-			int64 n, TupleTableSlot *slot, const GnnFetchRows *rows)
+fetch_table(Relation rel, Relation idx, const GnnKeyTid *found, int64 n,
+			TupleTableSlot *slot, const GnnFetchRows *rows)
 {
 	IndexFetchTableData *fetch = table_index_fetch_begin(rel);
 
@@ -694,7 +675,7 @@ fetch_table(Relation rel, Relation idx, const int64 *keys, const GnnKeyTid *foun
 										&call_again, &all_dead))
 			{
 				pgstat_count_heap_fetch(idx);
-				rows->row(rows->arg, slot, &tid, keys[found[j].key]);
+				rows->row(rows->arg, slot, &tid);
 			}
 		} while (call_again);
 		if ((j & 1023) == 1023)
@@ -718,5 +699,5 @@ gnn_keyscan_fetch(Relation rel, Relation idx, const int64 *keys,
 		IsMVCCSnapshot(GetActiveSnapshot()))
 		fetch_heap(rel, idx, keys, found, n, slot, rows);
 	else
-		fetch_table(rel, idx, keys, found, n, slot, rows);
+		fetch_table(rel, idx, found, n, slot, rows);
 }

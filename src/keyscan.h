@@ -23,8 +23,8 @@ typedef struct GnnKeyTid
 /* What gnn_keyscan_fetch() does with the rows */
 typedef struct GnnFetchRows
 {
-	/* a row visible to the snapshot, found for key */
-	void		(*row) (void *arg, TupleTableSlot *slot, ItemPointer tid, int64 key);
+	/* a row visible to the snapshot */
+	void		(*row) (void *arg, TupleTableSlot *slot, ItemPointer tid);
 	/* optional: key's row comes a few rows from now (to prefetch for it) */
 	void		(*coming) (void *arg, int64 key);
 	void	   *arg;
